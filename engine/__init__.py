@@ -1,0 +1,34 @@
+"""Restora's engine: media I/O, models, restoration, export and the headless commands. Never imports Qt.
+
+The GUI imports only the names listed in `_EXPORTS` (a test enforces it). They load lazily so `import engine`
+stays cheap and the CLI's `--help` does not pay for torch.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    # errors and cancellation
+    "RestoraError": "engine.errors", "MediaError": "engine.errors", "OutputError": "engine.errors",
+    "Cancelled": "engine.errors", "CancelToken": "engine.cancel",
+    # devices and restorers
+    "available_devices": "engine.device", "resolve_device": "engine.device",
+    "Restorer": "engine.restore", "create_restorer": "engine.restore", "restorer_names": "engine.restore",
+    "default_restorer_name": "engine.restore",
+    "list_models": "engine.models.registry", "ModelSpec": "engine.models.registry",
+    # media
+    "ImageData": "engine.media.types", "VideoInfo": "engine.media.types", "VideoFrame": "engine.media.types",
+    # requests / results exchanged with the GUI's worker
+    "RestoreFrameRequest": "engine.requests", "RestoreResult": "engine.requests", "next_request_id": "engine.requests",
+}
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

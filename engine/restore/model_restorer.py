@@ -1,0 +1,99 @@
+"""Runs a registered network as a Restorer: device placement, fp16 on CUDA, tiling, OOM fallback."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..cancel import CancelToken
+from ..device import resolve_device, use_half
+from ..models.registry import ModelSpec, build_model
+from .base import NoticeFn, Quality, Restorer, from_float_rgb, to_float_rgb
+from .tiler import run_tiled
+
+# Tiles bound memory; on CPU a whole 1080p frame fits comfortably, so CPU tiles only huge images.
+DEFAULT_TILE = {"cuda": 1024, "mps": 768, "cpu": 1536}
+MIN_TILE = 128
+
+
+class ModelRestorer(Restorer):
+    supports_quality_map = True
+
+    def __init__(self, spec: ModelSpec, device: str = "auto", tile: int | None = None, overlap: int = 32,
+                 on_notice: NoticeFn | None = None) -> None:
+        self.spec = spec
+        self.name, self.title = spec.name, spec.title
+        self.has_blind_head = spec.blind_head
+        self._device = resolve_device(device)
+        self.tile = tile if tile is not None else DEFAULT_TILE.get(self._device.type, 1024)
+        self.overlap = overlap
+        self.on_notice = on_notice or (lambda msg: None)
+        self._model = build_model(spec)
+        self._place()
+
+    def _place(self) -> None:
+        self.half = use_half(self._device) and self.spec.fp16
+        self._model = self._model.to(self._device, memory_format=torch.channels_last)
+        self._model = self._model.half() if self.half else self._model.float()
+
+    @property
+    def device(self) -> str:
+        return self._device.type
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self._model
+
+    def _to_tensor(self, image: np.ndarray) -> tuple[torch.Tensor, dict]:
+        x, info = to_float_rgb(image)
+        t = torch.from_numpy(x).permute(2, 0, 1)[None].to(self._device)
+        t = t.half() if self.half else t
+        return t.contiguous(memory_format=torch.channels_last), info
+
+    def _quality_tensor(self, quality: Quality, like: torch.Tensor) -> torch.Tensor:
+        if np.ndim(quality) == 0:
+            return torch.full((1, 1, 1, 1), float(quality), device=like.device, dtype=like.dtype)
+        q = np.asarray(quality, dtype=np.float32)
+        if q.shape != tuple(like.shape[-2:]):
+            raise ValueError(f"quality map {q.shape} does not match image {tuple(like.shape[-2:])}")
+        return torch.from_numpy(q)[None, None].to(like.device, like.dtype)
+
+    @torch.inference_mode()
+    def restore(self, image: np.ndarray, quality: Quality, cancel: CancelToken | None = None) -> np.ndarray:
+        while True:
+            try:
+                x, info = self._to_tensor(image)
+                q = self._quality_tensor(quality, x)
+                y = run_tiled(self._model, x, q, self.tile, self.overlap, cancel)
+                out = y[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
+                return from_float_rgb(out, info)
+            except torch.cuda.OutOfMemoryError:
+                self._shrink_after_oom()
+
+    def _shrink_after_oom(self) -> None:
+        """Halve the tile until MIN_TILE, then move to the CPU; each step is announced, never a crash."""
+        torch.cuda.empty_cache()
+        current = self.tile if self.tile > 0 else 2048
+        if current // 2 >= MIN_TILE:
+            self.tile = current // 2
+            self.on_notice(f"GPU out of memory: retrying with {self.tile}px tiles")
+        else:
+            self._device = torch.device("cpu")
+            self.tile = DEFAULT_TILE["cpu"]
+            self._place()
+            self.on_notice("GPU out of memory: continuing on the CPU")
+
+    @torch.inference_mode()
+    def estimate_quality(self, image: np.ndarray) -> float | None:
+        if not self.has_blind_head:
+            return None
+        x, _ = self._to_tensor(image)
+        # The head sees a centred crop: global statistics, bounded cost on huge frames.
+        h, w = x.shape[-2:]
+        ch, cw = min(h, 512), min(w, 512)
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        return float(self._model.predict_quality(x[..., y0:y0 + ch, x0:x0 + cw]).float().item())
+
+    def close(self) -> None:
+        self._model = self._model.cpu()
+        if self._device.type == "cuda":
+            torch.cuda.empty_cache()

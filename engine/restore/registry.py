@@ -1,0 +1,32 @@
+"""All restorers the app offers: the learned models found in resources/models plus the classical baseline."""
+from __future__ import annotations
+
+from ..models.registry import default_model, list_models
+from .base import NoticeFn, Restorer
+from .deblock import DeblockRestorer
+
+BASELINES = {"deblock": DeblockRestorer}
+
+
+def restorer_names() -> list[str]:
+    return [spec.name for spec in list_models()] + list(BASELINES)
+
+
+def default_restorer_name(device_type: str = "cpu") -> str:
+    spec = default_model(device_type)
+    return spec.name if spec is not None else "deblock"
+
+
+def create_restorer(name: str | None = None, device: str = "auto", on_notice: NoticeFn | None = None) -> Restorer:
+    """Build a restorer by name (None = the default for the device). Unknown names raise ValueError."""
+    from ..device import resolve_device
+    from .model_restorer import ModelRestorer
+
+    if name is None or name == "auto":
+        name = default_restorer_name(resolve_device(device).type)
+    if name in BASELINES:
+        return BASELINES[name]()
+    for spec in list_models():
+        if spec.name == name:
+            return ModelRestorer(spec, device=device, on_notice=on_notice)
+    raise ValueError(f"unknown model {name!r}; available: {', '.join(restorer_names())}")
