@@ -16,8 +16,15 @@ _EXPORTS = {
     "list_models": "engine.models.registry", "ModelSpec": "engine.models.registry",
     # media
     "ImageData": "engine.media.types", "VideoInfo": "engine.media.types", "VideoFrame": "engine.media.types",
+    "load_image": "engine.media", "save_image": "engine.media", "media_kind": "engine.media",
+    "open_video": "engine.media", "apply_rotation": "engine.media", "VideoReader": "engine.media",
+    # auto strength
+    "AutoStrength": "engine.auto", "StrengthDecision": "engine.auto", "resolve_strength": "engine.auto",
+    "estimate_jpeg_quality": "engine.auto",
     # requests / results exchanged with the GUI's worker
     "RestoreFrameRequest": "engine.requests", "RestoreResult": "engine.requests", "next_request_id": "engine.requests",
+    "OpenMediaRequest": "engine.requests", "ConfigureRestorerRequest": "engine.requests",
+    "MediaOpened": "engine.requests", "RestorerReady": "engine.requests", "STRENGTH_MODES": "engine.requests",
 }
 
 

@@ -58,3 +58,4 @@ class VideoFrame:
     pict_type: str = "?"  # "I", "P", "B" or "?"
     qp_map: np.ndarray | None = None  # per-macroblock QP (rows x cols of 16x16 blocks), when the codec exports it
     corrupt: bool = False  # decoder flagged the frame as damaged
+    qp_codec: str = ""  # scale of qp_map: "h264" (QP 0..51) or "mpeg2" (quantiser_scale 1..112); "" when none

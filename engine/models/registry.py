@@ -45,7 +45,9 @@ def _spec_from_file(path: Path) -> ModelSpec:
     )
 
 
-def list_models(models_dir: Path = MODELS_DIR) -> list[ModelSpec]:
+def list_models(models_dir: Path | None = None) -> list[ModelSpec]:
+    # Looked up at call time (not as a default argument) so tests can point MODELS_DIR elsewhere.
+    models_dir = MODELS_DIR if models_dir is None else models_dir
     specs = []
     for path in sorted(models_dir.glob("*.safetensors")):
         try:
@@ -55,7 +57,7 @@ def list_models(models_dir: Path = MODELS_DIR) -> list[ModelSpec]:
     return specs
 
 
-def default_model(device_type: str = "cpu", models_dir: Path = MODELS_DIR) -> ModelSpec | None:
+def default_model(device_type: str = "cpu", models_dir: Path | None = None) -> ModelSpec | None:
     specs = list_models(models_dir)
     for spec in specs:
         if device_type in spec.default_for:

@@ -7,18 +7,19 @@ import torch
 from ..cancel import CancelToken
 from ..device import resolve_device, use_half
 from ..models.registry import ModelSpec, build_model
+from ..models.restora_net import MULTIPLE
 from .base import NoticeFn, Quality, Restorer, from_float_rgb, to_float_rgb
 from .tiler import run_tiled
 
 # Tiles bound memory; on CPU a whole 1080p frame fits comfortably, so CPU tiles only huge images.
-DEFAULT_TILE = {"cuda": 1024, "mps": 768, "cpu": 1536}
+DEFAULT_TILE = {"cuda": 1024, "mps": 768, "cpu": 2048}
 MIN_TILE = 128
 
 
 class ModelRestorer(Restorer):
     supports_quality_map = True
 
-    def __init__(self, spec: ModelSpec, device: str = "auto", tile: int | None = None, overlap: int = 32,
+    def __init__(self, spec: ModelSpec, device: str = "auto", tile: int | None = None, overlap: int = 64,
                  on_notice: NoticeFn | None = None) -> None:
         self.spec = spec
         self.name, self.title = spec.name, spec.title
@@ -63,7 +64,7 @@ class ModelRestorer(Restorer):
             try:
                 x, info = self._to_tensor(image)
                 q = self._quality_tensor(quality, x)
-                y = run_tiled(self._model, x, q, self.tile, self.overlap, cancel)
+                y = run_tiled(self._model, x, q, self.tile, self.overlap, cancel, align=MULTIPLE)
                 out = y[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
                 return from_float_rgb(out, info)
             except torch.cuda.OutOfMemoryError:

@@ -1,0 +1,106 @@
+"""Codec quantiser -> the model's JPEG-scale quality, per frame or per macroblock.
+
+H.264 QP (0..51) maps through a calibration table measured by `python -m training.calibrate_qp` and stored in
+resources/calibration/qp_to_quality.json: method "sweep" (the quality at which the model restores best) when it
+exists, else "psnr" (the JPEG quality giving the same PSNR as the codec). Without the file an analytic fallback
+matches quantiser step sizes (see `analytic_h264_quality`).
+
+MPEG-1/2 (FFmpeg exports quantiser_scale, 2..62 linear or up to 112 non-linear) is first converted to the
+H.264-equivalent QP with x264's own relation between MPEG qscale and QP: qscale = 0.85 * 2^((QP - 12) / 6).
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .jpeg_quality import ANNEX_K_LUMA, ijg_scale
+
+CALIBRATION_PATH = Path(__file__).resolve().parents[2] / "resources" / "calibration" / "qp_to_quality.json"
+METHOD_PREFERENCE = ("sweep", "psnr")
+MACROBLOCK = 16  # H.264 and MPEG-2 macroblocks are 16x16 luma pixels
+MIN_QUALITY, MAX_QUALITY = 1.0, 100.0
+
+# Analytic fallback: an H.264 QP step is Qstep = 2^((QP - 4) / 6); the 8x8 DCT JPEG step of equal coarseness is
+# about EQUAL_STEP_RATIO times that (the 4x4 integer transform's gain vs the orthonormal 8x8 DCT, folded together
+# with the deblocking filter's smoothing). The ratio is the one the "psnr" calibration fits best (printed by
+# training/calibrate_qp.py and stored as `fitted_equal_step_ratio`); used only when the calibration file is missing.
+EQUAL_STEP_RATIO = 2.7
+
+
+def analytic_h264_quality(qp) -> np.ndarray:
+    """JPEG quality whose mean luma quantiser step equals EQUAL_STEP_RATIO x the H.264 step for `qp`."""
+    qp = np.asarray(qp, dtype=np.float64)
+    target_step = EQUAL_STEP_RATIO * 2.0 ** ((qp - 4.0) / 6.0)
+    qualities = np.arange(1, 101)
+    mean_steps = np.array([np.clip(np.floor((ANNEX_K_LUMA * ijg_scale(q) + 50) / 100), 1, 255).mean()
+                           for q in qualities])
+    # mean step falls as quality rises: interpolate on the reversed (increasing) sequence in log space
+    order = np.argsort(mean_steps)
+    quality = np.interp(np.log(target_step), np.log(mean_steps[order]), qualities[order].astype(np.float64))
+    return np.clip(quality, MIN_QUALITY, MAX_QUALITY)
+
+
+@lru_cache(maxsize=4)
+def load_calibration(path: Path = CALIBRATION_PATH) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(qp, quality, method) from the calibration JSON, or None if it is missing or unusable."""
+    try:
+        data = json.loads(Path(path).read_text())
+        methods = data["methods"]
+        for name in METHOD_PREFERENCE:
+            if name in methods:
+                qp = np.asarray(methods[name]["qp"], dtype=np.float64)
+                quality = np.asarray(methods[name]["quality"], dtype=np.float64)
+                if qp.size >= 2 and qp.shape == quality.shape and np.all(np.diff(qp) > 0):
+                    return qp, quality, name
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def mpeg2_qscale_to_h264_qp(qscale) -> np.ndarray:
+    """FFmpeg's exported MPEG-1/2 quantiser_scale (= 2 x the 1..31 code for linear scale) -> H.264-equivalent QP."""
+    code = np.maximum(np.asarray(qscale, dtype=np.float64) / 2.0, 0.5)
+    return 12.0 + 6.0 * np.log2(code / 0.85)
+
+
+def qp_to_quality(qp, codec: str = "h264", calibration: Path | None = None) -> np.ndarray:
+    """QP (scalar or array) on the `codec` scale ("h264" or "mpeg2") -> JPEG-scale quality, float64, 1..100.
+
+    `calibration` defaults to CALIBRATION_PATH (looked up at call time, so tests can point it elsewhere)."""
+    qp = np.asarray(qp, dtype=np.float64)
+    if codec == "mpeg2":
+        qp = mpeg2_qscale_to_h264_qp(qp)
+    elif codec not in ("h264", ""):
+        raise ValueError(f"no QP mapping for codec {codec!r}")
+    table = load_calibration(Path(calibration or CALIBRATION_PATH))
+    if table is None:
+        return analytic_h264_quality(qp)
+    qps, qualities, _ = table
+    # Outside the measured range extend with the analytic curve's slope rather than clamping flat.
+    quality = np.interp(qp, qps, qualities)
+    low, high = qp < qps[0], qp > qps[-1]
+    if low.any() or high.any():
+        analytic = analytic_h264_quality(qp)
+        quality = np.where(low, qualities[0] + analytic - analytic_h264_quality(qps[0]), quality)
+        quality = np.where(high, qualities[-1] + analytic - analytic_h264_quality(qps[-1]), quality)
+    return np.clip(quality, MIN_QUALITY, MAX_QUALITY)
+
+
+def quality_map_from_qp(qp_map: np.ndarray, frame_h: int, frame_w: int, codec: str = "h264",
+                        block: int = MACROBLOCK, calibration: Path | None = None) -> np.ndarray:
+    """Per-macroblock QP (rows x cols) -> HxW float32 quality map, nearest-neighbour (one value per block).
+
+    The macroblock grid covers the coded size rounded up to whole blocks; the map is cropped to the frame.
+    """
+    qp_map = np.asarray(qp_map)
+    if qp_map.ndim != 2 or qp_map.size == 0:
+        raise ValueError(f"qp_map must be a non-empty 2-D array, got shape {qp_map.shape}")
+    rows_needed, cols_needed = -(-frame_h // block), -(-frame_w // block)
+    if qp_map.shape[0] < rows_needed or qp_map.shape[1] < cols_needed:
+        raise ValueError(f"qp_map {qp_map.shape} does not cover a {frame_w}x{frame_h} frame in {block}px blocks")
+    per_block = qp_to_quality(qp_map[:rows_needed, :cols_needed], codec, calibration).astype(np.float32)
+    full = np.repeat(np.repeat(per_block, block, axis=0), block, axis=1)
+    return np.ascontiguousarray(full[:frame_h, :frame_w])
