@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..cancel import CancelToken
+from ..cancel import CancelToken, check
 from ..device import resolve_device, use_half
 from ..models.registry import ModelSpec, build_model
 from ..models.restora_net import MULTIPLE
+from .accelerate import make_forward
 from .base import NoticeFn, Quality, Restorer, from_float_rgb, to_float_rgb
 from .tiler import run_tiled
 
@@ -20,7 +21,7 @@ class ModelRestorer(Restorer):
     supports_quality_map = True
 
     def __init__(self, spec: ModelSpec, device: str = "auto", tile: int | None = None, overlap: int = 64,
-                 on_notice: NoticeFn | None = None) -> None:
+                 on_notice: NoticeFn | None = None, accelerate: str = "auto") -> None:
         self.spec = spec
         self.name, self.title = spec.name, spec.title
         self.has_blind_head = spec.blind_head
@@ -29,12 +30,14 @@ class ModelRestorer(Restorer):
         self.overlap = overlap
         self.on_notice = on_notice or (lambda msg: None)
         self._model = build_model(spec)
+        self.accelerate = accelerate
         self._place()
 
     def _place(self) -> None:
         self.half = use_half(self._device) and self.spec.fp16
         self._model = self._model.to(self._device, memory_format=torch.channels_last)
         self._model = self._model.half() if self.half else self._model.float()
+        self._forward, self.acceleration = make_forward(self._model, self._device, self.accelerate)
 
     @property
     def device(self) -> str:
@@ -46,7 +49,11 @@ class ModelRestorer(Restorer):
 
     def _to_tensor(self, image: np.ndarray) -> tuple[torch.Tensor, dict]:
         x, info = to_float_rgb(image)
-        t = torch.from_numpy(x).permute(2, 0, 1)[None].to(self._device)
+        t = torch.from_numpy(x).permute(2, 0, 1)[None]
+        if self._device.type == "cuda":  # pinned host memory lets the upload overlap other work
+            t = t.pin_memory().to(self._device, non_blocking=True)
+        else:
+            t = t.to(self._device)
         t = t.half() if self.half else t
         return t.contiguous(memory_format=torch.channels_last), info
 
@@ -64,11 +71,32 @@ class ModelRestorer(Restorer):
             try:
                 x, info = self._to_tensor(image)
                 q = self._quality_tensor(quality, x)
-                y = run_tiled(self._model, x, q, self.tile, self.overlap, cancel, align=MULTIPLE)
+                y = run_tiled(self._forward, x, q, self.tile, self.overlap, cancel, align=MULTIPLE)
                 out = y[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
                 return from_float_rgb(out, info)
             except torch.cuda.OutOfMemoryError:
                 self._shrink_after_oom()
+
+    @torch.inference_mode()
+    def restore_batch(self, images: list[np.ndarray], qualities: list[Quality],
+                      cancel: CancelToken | None = None) -> list[np.ndarray]:
+        """Restore same-sized frames in one forward pass (GPU export); tiled or mixed sizes go one by one."""
+        shapes = {im.shape for im in images}
+        h, w = images[0].shape[:2]
+        if len(images) == 1 or len(shapes) > 1 or (self.tile > 0 and max(h, w) > self.tile):
+            return [self.restore(im, q, cancel) for im, q in zip(images, qualities)]
+        check(cancel)
+        try:
+            pairs = [self._to_tensor(im) for im in images]
+            x = torch.cat([p[0] for p in pairs]).contiguous(memory_format=torch.channels_last)
+            # Mixed scalars and maps: scalars become constant maps so the batch shares one quality shape.
+            q_shape = (h, w) if any(np.ndim(qv) for qv in qualities) else (1, 1)
+            q = torch.cat([self._quality_tensor(qv, x[:1]).expand(1, 1, *q_shape) for qv in qualities])
+            y = self._model(x, q).float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+        except torch.cuda.OutOfMemoryError:
+            self._shrink_after_oom()
+            return [self.restore(im, q, cancel) for im, q in zip(images, qualities)]
+        return [from_float_rgb(y[i], pairs[i][1]) for i in range(len(images))]
 
     def _shrink_after_oom(self) -> None:
         """Halve the tile until MIN_TILE, then move to the CPU; each step is announced, never a crash."""

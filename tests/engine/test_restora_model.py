@@ -161,3 +161,33 @@ def test_blind_head_ranks_qualities(shipped, clean_photo):
     low = shipped.estimate_quality(_jpeg(clean_photo, 10))
     high = shipped.estimate_quality(_jpeg(clean_photo, 60))
     assert low < high
+
+
+def test_batch_restore_equals_one_by_one(tmp_path):
+    restorer = ModelRestorer(_tiny(tmp_path), device="cpu")
+    images = [_jpeg(_photo(), q) for q in (10, 20, 30)]
+    qualities = [10.0, 20.0, np.full(images[0].shape[:2], 30.0, np.float32)]
+    batched = restorer.restore_batch(images, qualities)
+    single = [restorer.restore(im, q) for im, q in zip(images, qualities)]
+    assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(batched, single))
+
+
+def test_cpu_uses_eager_and_unknown_mode_is_refused(tmp_path):
+    from engine.restore.accelerate import make_forward
+
+    spec = _tiny(tmp_path)
+    assert ModelRestorer(spec, device="cpu").acceleration == "eager"
+    assert ModelRestorer(spec, device="cpu", accelerate="graphs").acceleration == "eager"  # graphs need CUDA
+    with pytest.raises(ValueError):
+        make_forward(torch.nn.Identity(), torch.device("cpu"), "warp")
+
+
+@pytest.mark.gpu
+def test_cuda_graphs_match_eager_in_half_precision(tmp_path):
+    spec = _tiny(tmp_path)
+    image = _jpeg(_photo((320, 240)), 20)
+    eager = ModelRestorer(spec, device="cuda", accelerate="eager").restore(image, 20.0)
+    graphed = ModelRestorer(spec, device="cuda", accelerate="graphs")
+    first, second = graphed.restore(image, 20.0), graphed.restore(image, 20.0)  # capture, then replay
+    assert graphed.acceleration == "graphs"
+    assert np.abs(first.astype(int) - eager).max() <= 2 and np.array_equal(first, second)

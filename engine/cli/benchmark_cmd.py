@@ -1,0 +1,95 @@
+"""Measure speed: `model` (restore time per frame), `export` (pipeline vs stage fps and memory)."""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import numpy as np
+
+from ..errors import RestoraError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("what", choices=["model", "export"], help="what to measure")
+    parser.add_argument("--model", default=None, help="restorer name (default: the device's default model)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--size", nargs="+", default=["1280x720", "1920x1080"], help="WxH frame sizes (model)")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=1, help="frames per forward pass (model)")
+    parser.add_argument("--accelerate", default="auto", choices=["auto", "eager", "graphs", "compile"])
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    parser.add_argument("--source", default=None, help="video to export (export; default: synthetic clip)")
+    parser.add_argument("--frames", type=int, default=200, help="frames to export (export)")
+    parser.add_argument("--json", action="store_true")
+
+
+def _frame(w: int, h: int) -> np.ndarray:
+    """A JPEG-damaged synthetic frame: timing does not depend on content, but keep it realistic anyway."""
+    import io
+
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([128 + 90 * np.sin(xx / 13) * np.cos(yy / 17), 255 * xx / w, 255 * yy / h], -1)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=20)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def bench_model(args) -> dict:
+    import torch
+
+    from ..restore.model_restorer import ModelRestorer
+    from ..restore.registry import create_restorer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    restorer = create_restorer(args.model, args.device)
+    if isinstance(restorer, ModelRestorer) and args.accelerate != "auto":
+        restorer = ModelRestorer(restorer.spec, device=args.device, accelerate=args.accelerate)
+    cuda = restorer.device == "cuda"
+    results = {"model": restorer.name, "device": restorer.device, "threads": torch.get_num_threads(),
+               "acceleration": getattr(restorer, "acceleration", "n/a"), "sizes": {}}
+    for size in args.size:
+        w, h = (int(v) for v in size.lower().split("x"))
+        frames = [_frame(w, h)] * args.batch
+        qualities = [30.0] * args.batch
+        run = (lambda: restorer.restore_batch(frames, qualities)) if args.batch > 1 else \
+            (lambda: restorer.restore(frames[0], 30.0))
+        for _ in range(2):  # warm-up: allocator, oneDNN kernels, graph capture
+            run()
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        times = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            run()
+            if cuda:
+                torch.cuda.synchronize()
+            times.append((time.perf_counter() - t0) / args.batch)
+        entry = {"ms_per_frame_median": round(1000 * statistics.median(times), 1),
+                 "ms_per_frame_min": round(1000 * min(times), 1), "fps": round(1 / statistics.median(times), 1)}
+        if cuda:
+            entry["peak_gpu_mib"] = round(torch.cuda.max_memory_allocated() / 2 ** 20)
+        results["sizes"][size] = entry
+    return results
+
+
+def bench_export(args) -> dict:
+    try:
+        from ..export import benchmark_export
+    except ImportError as exc:
+        raise RestoraError(f"export benchmark unavailable: {exc}") from exc
+    return benchmark_export(args.source, args.frames, args.model)
+
+
+def run(args) -> int:
+    result = bench_model(args) if args.what == "model" else bench_export(args)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        for key, value in result.items():
+            print(f"{key:>14}: {value}")
+    return 0
