@@ -1,0 +1,116 @@
+"""Menus, toolbar and shortcuts of the main window, in one place so the keyboard map is easy to read."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QStyle, QToolBar
+
+from .compare_view import VIEW_MODES, VIEW_TITLES
+
+
+def _action(window: QMainWindow, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+        # Window-wide: the shortcut works whichever child has focus.
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    if tip:
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+    if icon is not None:
+        action.setIcon(window.style().standardIcon(icon))
+    action.triggered.connect(slot)
+    window.addAction(action)  # shortcuts stay live even when menus/toolbars are hidden
+    return action
+
+
+def build_menus_and_toolbar(w) -> None:
+    """Creates w.actions (dict), w.view_actions, w.recent_menu, w.model_combo, w.device_combo, w.toolbar."""
+    SP = QStyle.StandardPixmap
+    a = w.actions = {}
+    a["open"] = _action(w, "&Open…", w.open_dialog, QKeySequence.StandardKey.Open, "Open an image or video (Ctrl+O)",
+                        SP.SP_DialogOpenButton)
+    a["demo_video"] = _action(w, "Open Demo &Video", w.open_demo_video)
+    a["demo_image"] = _action(w, "Open Demo &Image", w.open_demo_image)
+    a["export"] = _action(w, "&Export…", w.open_export_dialog, "Ctrl+E", "Export the restored image or video",
+                          SP.SP_DialogSaveButton)
+    a["quit"] = _action(w, "&Quit", w.close, "Ctrl+Q")
+    a["play"] = _action(w, "&Play / Pause", w.toggle_play, Qt.Key.Key_Space)
+    a["prev"] = _action(w, "Previous &Frame", lambda: w.step(-1), Qt.Key.Key_Left)
+    a["next"] = _action(w, "&Next Frame", lambda: w.step(1), Qt.Key.Key_Right)
+    a["start"] = _action(w, "Go to &Start", lambda: w.jump("start"), Qt.Key.Key_Home)
+    a["end"] = _action(w, "Go to &End", lambda: w.jump("end"), Qt.Key.Key_End)
+    a["loop"] = _action(w, "&Loop", w.set_loop)
+    a["loop"].setCheckable(True)
+    a["loop"].setChecked(True)
+    a["fit"] = _action(w, "Zoom to &Fit", w.compare.zoom_fit, Qt.Key.Key_F, "Fit the picture in the window (F)")
+    a["actual"] = _action(w, "Zoom &100 %", w.compare.zoom_actual, Qt.Key.Key_1, "Actual pixels (1)")
+    a["zoom_in"] = _action(w, "Zoom &In", lambda: w.compare.zoom_step(1), Qt.Key.Key_Plus)
+    a["zoom_in"].setShortcuts([QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal)])
+    a["zoom_out"] = _action(w, "Zoom &Out", lambda: w.compare.zoom_step(-1), Qt.Key.Key_Minus)
+    a["about"] = _action(w, "&About Restora", w.show_about)
+
+    group = QActionGroup(w)
+    group.setExclusive(True)
+    w.view_actions = {}
+    for mode in VIEW_MODES:
+        act = _action(w, VIEW_TITLES[mode], lambda checked=False, m=mode: w.set_view_mode(m),
+                      tip=f"Compare: {VIEW_TITLES[mode].lower()}")
+        act.setCheckable(True)
+        group.addAction(act)
+        w.view_actions[mode] = act
+
+    menubar = w.menuBar()
+    file_menu = menubar.addMenu("&File")
+    file_menu.addAction(a["open"])
+    w.recent_menu = file_menu.addMenu("Open &Recent")
+    file_menu.addSeparator()
+    file_menu.addAction(a["demo_video"])
+    file_menu.addAction(a["demo_image"])
+    file_menu.addSeparator()
+    file_menu.addAction(a["export"])
+    file_menu.addSeparator()
+    file_menu.addAction(a["quit"])
+    view_menu = menubar.addMenu("&View")
+    for act in w.view_actions.values():
+        view_menu.addAction(act)
+    view_menu.addSeparator()
+    view_menu.addAction(a["fit"])
+    view_menu.addAction(a["actual"])
+    view_menu.addAction(a["zoom_in"])
+    view_menu.addAction(a["zoom_out"])
+    w.view_menu = view_menu
+    play_menu = menubar.addMenu("&Playback")
+    for key in ("play", "prev", "next", "start", "end"):
+        play_menu.addAction(a[key])
+    play_menu.addSeparator()
+    play_menu.addAction(a["loop"])
+    help_menu = menubar.addMenu("&Help")
+    help_menu.addAction(a["about"])
+
+    tb = w.toolbar = QToolBar("Main")
+    tb.setObjectName("mainToolbar")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+    tb.addAction(a["open"])
+    tb.addAction(a["export"])
+    tb.addSeparator()
+    tb.addWidget(QLabel("Compare"))
+    for act in w.view_actions.values():
+        tb.addAction(act)
+    tb.addSeparator()
+    tb.addAction(a["fit"])
+    tb.addAction(a["actual"])
+    tb.addSeparator()
+    tb.addWidget(QLabel("Model"))
+    w.model_combo = QComboBox()
+    w.model_combo.setObjectName("modelCombo")
+    w.model_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # letters must reach the A/B key, not the combo
+    w.model_combo.setMinimumWidth(200)
+    tb.addWidget(w.model_combo)
+    tb.addWidget(QLabel("Device"))
+    w.device_combo = QComboBox()
+    w.device_combo.setObjectName("deviceCombo")
+    w.device_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    tb.addWidget(w.device_combo)

@@ -1,0 +1,176 @@
+"""The real MainWindow, driven offscreen: open media, restore, strength slider, playback, shortcuts."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from gui.main_window import DEMO_VIDEO
+
+from .conftest import FRAME_TIMEOUT_MS, make_jpeg, open_and_wait
+
+
+def test_open_clip_shows_original_and_restored(qtbot, window, clip):
+    result = open_and_wait(qtbot, window, clip)
+    assert window.media.kind == "video" and window.media.frame_count == 20
+    assert result.frame_index == 0
+    assert result.original.shape == result.restored.shape == (96, 160, 3)
+    assert window.compare.original_pane.image is not None
+    assert window.compare.restored_pane.image is not None
+    assert "deblock" in window.engine_label.text()
+    assert window.transport.frame_label.text() == "frame 1 / 20"
+
+
+def test_slider_rerenders_current_frame_with_new_strength(qtbot, tiny_model, clip, window):
+    first = open_and_wait(qtbot, window, clip)
+    assert first.restorer == "tiny"
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+        window.strength.set_value(12)
+    result = blocker.args[0]
+    assert result.quality_used == 12 == window.strength.value
+    assert result.frame_index == first.frame_index
+    assert not np.array_equal(result.restored, first.restored)
+
+
+def test_slider_drag_shows_only_the_latest_request(qtbot, window, jpeg):
+    open_and_wait(qtbot, window, jpeg)
+    shown = []
+    window.frameShown.connect(lambda r: shown.append(r))
+    for value in range(60, 20, -4):  # a quick drag: many requests, the worker serves what is latest
+        window.strength.set_value(value)
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1].id == window._latest_request_id, timeout=FRAME_TIMEOUT_MS)
+    assert shown[-1].quality_used == 24
+    assert all(r.id == window._latest_request_id for r in shown)  # no stale picture flashed on screen
+
+
+def test_playback_runs_on_the_source_clock(qtbot, window, clip):
+    open_and_wait(qtbot, window, clip)
+    shown = []
+    window.frameShown.connect(lambda r: shown.append(r.frame_index))
+    window.toggle_play()
+    assert window.clock.playing
+    qtbot.waitUntil(lambda: len(shown) >= 5, timeout=FRAME_TIMEOUT_MS)
+    window.toggle_play()
+    assert not window.clock.playing
+    assert shown == sorted(shown) or 0 in shown  # forward in time (a loop may wrap to 0)
+    assert window.achieved_fps > 0
+    # Paused: stepping shows exactly the next frame.
+    index = window.clock.current_index
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+        QTest.keyClick(window, Qt.Key.Key_Right)
+    assert blocker.args[0].frame_index == index + 1
+
+
+def test_transport_shortcuts(qtbot, window, clip):
+    open_and_wait(qtbot, window, clip)
+
+    def shown_after(key):
+        with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                              check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+            QTest.keyClick(window, key)
+        return blocker.args[0].frame_index
+
+    with qtbot.waitSignal(window.engine.worker.originalReady, timeout=FRAME_TIMEOUT_MS) as preview:
+        end_index = shown_after(Qt.Key.Key_End)  # a jump: the decoded original is sent ahead of the restore
+    assert end_index == 19 and preview.args[2] == 19
+    assert window.transport.frame_label.text() == "frame 20 / 20"
+    assert shown_after(Qt.Key.Key_Left) == 18
+    assert shown_after(Qt.Key.Key_Home) == 0
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    assert window.clock.playing
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    assert not window.clock.playing
+
+
+def test_export_hook_and_about(qtbot, window):
+    assert window.export_context() is None  # nothing open yet
+    QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert window.banner.isVisible() and "not available" in window.banner.text
+    window.actions["about"].trigger()
+    assert "Blender Foundation" in window._about_box.text() and "CC-BY 3.0" in window._about_box.text()
+    window._about_box.close()
+
+
+def test_exif_orientation_is_honoured(qtbot, window, tmp_path):
+    from PIL import Image
+
+    path = make_jpeg(tmp_path / "sideways.jpg", width=120, height=60)
+    im = Image.open(path)
+    exif = im.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    im.save(path, exif=exif, quality=90)
+    result = open_and_wait(qtbot, window, path)
+    assert result.original.shape[:2] == (120, 60)
+    assert (window.media.width, window.media.height) == (60, 120)
+
+
+@pytest.mark.skipif(not DEMO_VIDEO.exists() or DEMO_VIDEO.stat().st_size < 10_000, reason="demo not built yet")
+def test_demo_video_opens_and_plays(qtbot, window):
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS):
+        window.open_demo_video()
+    assert window.clock.playing
+    window.toggle_play()
+
+
+def test_auto_mode_shows_where_the_strength_came_from(qtbot, window, jpeg):
+    open_and_wait(qtbot, window, jpeg)  # saved at JPEG quality 20
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+        window.strength.set_mode("auto")
+    result = blocker.args[0]
+    assert result.quality_source == "jpeg-tables" and result.quality_used == 20
+    assert "JPEG tables" in window.strength.source_label.text()
+    assert window.strength.value == 20 and not window.strength.slider.isEnabled()
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+        window.strength.set_mode("relative")
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+        window.strength.set_value(60)  # Auto + 10
+    assert blocker.args[0].quality_used == 30 and blocker.args[0].auto_quality == 20
+
+
+def test_model_and_device_choice(qtbot, tiny_model, jpeg, window):
+    first = open_and_wait(qtbot, window, jpeg)
+    assert first.restorer == "tiny"
+    names = [window.model_combo.itemData(i) for i in range(window.model_combo.count())]
+    devices = [window.device_combo.itemData(i) for i in range(window.device_combo.count())]
+    assert names == ["tiny", "deblock"] and "cpu" in devices and devices[0] == "auto"
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.restorer == "deblock") as blocker:
+        window.model_combo.setCurrentIndex(names.index("deblock"))
+    assert blocker.args[0].device == "cpu"
+    assert window.engine_label.text() == "deblock on cpu"
+    assert window.settings.model == "deblock"
+    context = window.export_context()  # what File → Export… will start from
+    assert context["path"] == jpeg and context["restorer"] == "deblock" and context["kind"] == "image"
+
+
+def test_status_bar_names_the_restorer_even_when_it_was_built_before_the_catalog(qtbot, window, jpeg):
+    open_and_wait(qtbot, window, jpeg)
+    qtbot.waitUntil(lambda: window.engine_label.text() == "deblock on cpu", timeout=FRAME_TIMEOUT_MS)
+    window._configure_engine()  # same choice again: nothing rebuilt, but the label must not stay "Loading…"
+    assert window.engine_label.text().startswith("Loading")
+    qtbot.waitUntil(lambda: window.engine_label.text() == "deblock on cpu", timeout=FRAME_TIMEOUT_MS)
+
+
+def test_ctrl_o_opens_from_the_last_folder_and_ctrl_q_quits(qtbot, window, clip, jpeg, monkeypatch):
+    from gui import main_window
+
+    open_and_wait(qtbot, window, jpeg)
+    asked = []
+
+    def fake_dialog(parent, title, folder, filters):
+        asked.append(folder)
+        return str(clip), ""
+
+    monkeypatch.setattr(main_window.QFileDialog, "getOpenFileName", staticmethod(fake_dialog))
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS):
+        QTest.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert asked == [str(jpeg.parent.resolve())]
+    assert window.media.path == clip
+    QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible() and window.engine.thread.isFinished()
