@@ -1,0 +1,58 @@
+"""export_image: restore one still and save it as PNG / JPEG / WebP (format from the extension), keeping alpha,
+ICC profile and EXIF where the format can. The write is atomic (image_io.save_image)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..auto.strength import AutoStrength, StrengthDecision
+from ..cancel import CancelToken, check
+from ..errors import OutputError
+from ..media.image_io import load_image, save_image
+from .atomic import check_input, check_not_input, check_output_folder
+from .settings import IMAGE_EXTENSIONS, ExportProgress, ExportReport, ExportSettings, check_quality
+
+
+def export_image(src, dst, settings: ExportSettings | None = None, *,
+                 progress: Callable[[ExportProgress], None] | None = None, cancel: CancelToken | None = None,
+                 restorer=None) -> ExportReport:
+    settings = settings or ExportSettings()
+    src, dst = Path(src), Path(dst)
+    check_input(src)
+    if dst.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise OutputError(f"unsupported image extension {dst.suffix or '(none)'!r}: use .png, .jpg or .webp")
+    check_quality(settings.quality)
+    check_output_folder(dst)
+    check_not_input(src, dst)
+    started = time.perf_counter()
+    image = load_image(src)
+    own = restorer is None
+    if own:
+        from .video_export import _make_restorer
+        restorer = _make_restorer(settings)
+    try:
+        if settings.quality == "auto":
+            decision = AutoStrength(restorer).for_image(image)
+        else:
+            decision = StrengthDecision(float(settings.quality), float(settings.quality), "manual")
+        check(cancel)
+        t0 = time.perf_counter()
+        restored = restorer.restore(image.pixels, decision.quality, cancel)
+        restore_seconds = time.perf_counter() - t0
+        check(cancel)
+        t0 = time.perf_counter()
+        save_image(dst, restored, image.alpha, quality=settings.image_quality, icc_profile=image.icc_profile,
+                   exif=image.exif)
+        save_seconds = time.perf_counter() - t0
+    finally:
+        if own:
+            restorer.close()
+    total = time.perf_counter() - started
+    if progress is not None:
+        progress(ExportProgress(1, 1, 1.0 / total if total > 0 else 0.0, 0.0, decision.mean_quality, decision.source))
+    return ExportReport(input=src, output=dst, frames=1, seconds={"restore": round(restore_seconds, 4),
+                                                                  "encode": round(save_seconds, 4),
+                                                                  "total": round(total, 4)},
+                        quality_used=decision.mean_quality, quality_source=decision.source,
+                        restorer=getattr(restorer, "name", ""))
