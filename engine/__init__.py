@@ -24,8 +24,8 @@ _EXPORTS = {
     # export (video: resumable, faithful timing/audio/metadata; stills: PNG/JPEG/WebP)
     "ExportSettings": "engine.export", "ExportProgress": "engine.export", "ExportReport": "engine.export",
     "export_video": "engine.export", "export_image": "engine.export", "CODECS": "engine.export",
-    "work_dir_for": "engine.export",
-    "CONTAINERS": "engine.export", "work_dir_for": "engine.export.segments",  # resume record beside the output
+    "work_dir_for": "engine.export",  # the resume record of an interrupted export, beside its destination
+    "CONTAINERS": "engine.export",
     # requests / results exchanged with the GUI's worker
     "RestoreFrameRequest": "engine.requests", "RestoreResult": "engine.requests", "next_request_id": "engine.requests",
     "OpenMediaRequest": "engine.requests", "ConfigureRestorerRequest": "engine.requests",

@@ -14,9 +14,12 @@ from . import about
 from .compare_view import VIEW_MODES, CompareView
 from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
+from .export_dialog import show_export_dialog
+from .export_runner import install_export
 from .menus import build_menus_and_toolbar
 from .notices import NoticeBanner
 from .player import PlaybackClock
+from .quality_plot import install_quality_plot
 from .settings import AppSettings
 from .zoom_pan import zoom_label
 
@@ -33,6 +36,7 @@ class MainWindow(QMainWindow):
     frameShown = Signal(object)  # RestoreResult now on screen (tests, bench, screenshot)
     mediaReady = Signal(object)  # MediaOpened
     noticeShown = Signal(str, str)  # text, level
+    aboutToClose = Signal()  # before the engine stops: panels and exports join their threads
 
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
@@ -71,6 +75,8 @@ class MainWindow(QMainWindow):
 
         self.clock = PlaybackClock(self)
         build_menus_and_toolbar(self)
+        install_export(self)
+        install_quality_plot(self)  # before _restore_settings: restoreState needs the dock to exist
         self._build_status_bar()
         self._restore_settings()  # before connecting: restoring must not write half-restored values back
         self._connect_ui()
@@ -154,8 +160,8 @@ class MainWindow(QMainWindow):
         self.open_path(DEMO_IMAGE)
 
     def open_export_dialog(self) -> None:
-        """File → Export… (Ctrl+E). The export dialog plugs in here; `export_context()` is what it starts from."""
-        self.show_notice("Export is not available yet in this build; use `python main.py restore` meanwhile.", "info")
+        """File → Export… (Ctrl+E): the dialog starts from `export_context()`; the export runs on its own thread."""
+        show_export_dialog(self)
 
     def export_context(self) -> dict | None:
         """What an export of the current view needs: the file, the restorer and the strength as set now."""
@@ -394,5 +400,6 @@ class MainWindow(QMainWindow):
             self.settings.window_state = self.saveState()
             self.settings.sync()
             QApplication.instance().removeEventFilter(self)
+            self.aboutToClose.emit()
             self.engine.shutdown()
         super().closeEvent(event)

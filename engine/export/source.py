@@ -140,7 +140,8 @@ def decode_frames(path: Path, info: SourceInfo, stats: DecodeStats, *, start: fl
         if want_qp and info.codec in QP_CODECS:
             stream.codec_context.options = {"export_side_data": "venc_params"}
         start_pts = info.start_pts + (int(math.floor(start / tb)) if start else 0)
-        end_pts = info.start_pts + int(math.ceil(end / tb)) if end is not None else None
+        # The epsilon keeps float noise (1.12 s / (1/12800) = 14336.000000000002) from adding a frame at the out point.
+        end_pts = info.start_pts + int(math.ceil(end / tb - 1e-6)) if end is not None else None
         if start:
             container.seek(start_pts, stream=stream, backward=True, any_frame=False)
         offset, index, last_pts = None, 0, None

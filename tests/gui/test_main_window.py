@@ -88,7 +88,8 @@ def test_transport_shortcuts(qtbot, window, clip):
 def test_export_hook_and_about(qtbot, window):
     assert window.export_context() is None  # nothing open yet
     QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
-    assert window.banner.isVisible() and "not available" in window.banner.text
+    assert window.banner.isVisible() and "Open an image or video first" in window.banner.text  # nothing to export
+    assert window.export_dialog is None
     window.actions["about"].trigger()
     assert "Blender Foundation" in window._about_box.text() and "CC-BY 3.0" in window._about_box.text()
     window._about_box.close()
