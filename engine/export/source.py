@@ -18,7 +18,8 @@ import av
 import numpy as np
 
 from ..errors import MediaError
-from ..media.video_reader import PICT_TYPES, QP_CODECS  # decoders exporting per-macroblock QP, and their scale
+# decoders exporting per-macroblock QP (and their scale), and the threading that exports it intact
+from ..media.video_reader import PICT_TYPES, QP_CODECS, QP_THREAD_TYPE
 
 
 @dataclass
@@ -139,6 +140,7 @@ def decode_frames(path: Path, info: SourceInfo, stats: DecodeStats, *, start: fl
         stream.thread_type = "AUTO"
         if want_qp and info.codec in QP_CODECS:
             stream.codec_context.options = {"export_side_data": "venc_params"}
+            stream.thread_type = QP_THREAD_TYPE  # frame threads export half-filled QP tables
         start_pts = info.start_pts + (int(math.floor(start / tb)) if start else 0)
         # The epsilon keeps float noise (1.12 s / (1/12800) = 14336.000000000002) from adding a frame at the out point.
         end_pts = info.start_pts + int(math.ceil(end / tb - 1e-6)) if end is not None else None

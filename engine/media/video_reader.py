@@ -19,6 +19,9 @@ from .types import VideoFrame, VideoInfo
 
 QP_CODECS = {"h264": "h264", "mpeg2video": "mpeg2", "mpeg1video": "mpeg2"}  # decoders exporting venc_params
 PICT_TYPES = {1: "I", 2: "P", 3: "B"}
+# FFmpeg's frame-threaded H.264 decoder sometimes exports a QP table still being filled (QP 0 or a partial map in
+# 10-40% of short test clips): decode with slice threads when QP is wanted (tests/engine/test_auto_proof.py).
+QP_THREAD_TYPE = "SLICE"
 # frame_at decodes forward instead of seeking when the target is at most this far ahead of the last frame.
 FORWARD_DECODE_LIMIT_S = 2.0
 FRAME_CACHE_BYTES = 256 * 1024 * 1024  # recently shown frames kept for stepping back (about 90 frames of 720p)
@@ -132,6 +135,7 @@ class VideoReader:
         self._stream.thread_type = "AUTO"
         if self.with_qp and self._stream.codec_context.name in QP_CODECS:
             self._stream.codec_context.options = {"export_side_data": "venc_params"}
+            self._stream.thread_type = QP_THREAD_TYPE
         start = self._stream.start_time
         self._start_pts = int(start) if start is not None else 0
         self._time_base = self._stream.time_base or Fraction(1, 90000)
