@@ -7,16 +7,12 @@ import errno
 import os
 from pathlib import Path
 
-from ..errors import MediaError, OutputError
+from ..errors import OutputError
+from ..media.image_io import check_readable
 
 
 def check_input(src: Path) -> None:
-    if not src.exists():
-        raise MediaError(f"{src}: file not found")
-    if src.is_dir():
-        raise MediaError(f"{src}: is a folder, not a media file")
-    if src.stat().st_size == 0:
-        raise MediaError(f"{src}: file is empty")
+    check_readable(Path(src))
 
 
 def check_not_input(src: Path, dst: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import MediaError
-from .image_io import MAX_PIXELS, apply_exif_orientation, is_image_file, load_image, save_image
+from .image_io import MAX_PIXELS, apply_exif_orientation, check_readable, is_image_file, load_image, save_image
 from .types import ImageData, VideoFrame, VideoInfo
 from .video_reader import VideoReader, apply_rotation, open_video
 
@@ -32,12 +32,7 @@ def media_kind(path) -> str:
     says video. Animated GIF/WebP count as images (first frame).
     """
     path = Path(path)
-    if not path.exists():
-        raise MediaError(f"file not found: {path}")
-    if path.is_dir():
-        raise MediaError(f"{path.name} is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise MediaError(f"{path.name} is empty (0 bytes)")
+    check_readable(path)
     checks = [("image", lambda: is_image_file(path)), ("video", lambda: _is_video(path))]
     if path.suffix.lower() in VIDEO_EXTENSIONS:
         checks.reverse()
@@ -48,4 +43,4 @@ def media_kind(path) -> str:
 
 
 __all__ = ["ImageData", "VideoFrame", "VideoInfo", "VideoReader", "MAX_PIXELS", "apply_exif_orientation",
-           "apply_rotation", "load_image", "media_kind", "open_video", "save_image"]
+           "apply_rotation", "check_readable", "load_image", "media_kind", "open_video", "save_image"]

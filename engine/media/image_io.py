@@ -28,7 +28,8 @@ DEFAULT_SAVE_QUALITY = {"JPEG": 95, "WEBP": 90}
 EXIF_ORIENTATION = 0x0112
 
 
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
+    """One-line MediaError for a path that cannot be media at all (missing, a folder, 0 bytes)."""
     if not path.exists():
         raise MediaError(f"file not found: {path}")
     if path.is_dir():
@@ -132,7 +133,7 @@ def load_image(path) -> ImageData:
     from ..auto.jpeg_quality import estimate_jpeg_quality
 
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     with _open_pillow(path) as im:
         try:
             fmt = im.format or ""
