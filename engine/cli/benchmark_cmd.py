@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("what", choices=["model", "export"], help="what to measure")
     parser.add_argument("--model", default=None, help="restorer name (default: the device's default model)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--size", nargs="+", default=["1280x720", "1920x1080"], help="WxH frame sizes (model)")
+    parser.add_argument("--size", nargs="+", default=["1280x720", "1920x1080"], help="WxH frame sizes (model; export uses the first for its synthetic clip)")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=1, help="frames per forward pass (model)")
     parser.add_argument("--accelerate", default="auto", choices=["auto", "eager", "graphs", "compile"])
@@ -82,7 +82,8 @@ def bench_export(args) -> dict:
         from ..export import benchmark_export
     except ImportError as exc:
         raise RestoraError(f"export benchmark unavailable: {exc}") from exc
-    return benchmark_export(args.source, args.frames, args.model)
+    w, h = (int(v) for v in args.size[0].lower().split("x"))
+    return benchmark_export(args.source, args.frames, args.model, size=(w, h))
 
 
 def run(args) -> int:
