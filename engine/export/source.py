@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import MediaError
 # decoders exporting per-macroblock QP (and their scale), and the threading that exports it intact
-from ..media.video_reader import PICT_TYPES, QP_CODECS, QP_THREAD_TYPE
+from ..media.video_reader import PICT_TYPES, QP_CODECS, QP_THREAD_TYPE, frame_qp_map
 
 
 @dataclass
@@ -226,11 +226,7 @@ def _decode_tolerant(container, stream, stats: DecodeStats) -> Iterator[av.Video
 
 
 def _qp_map(frame: av.VideoFrame) -> np.ndarray | None:
-    try:
-        params = frame.side_data["VIDEO_ENC_PARAMS"]
-    except (KeyError, TypeError):
-        return None
-    try:
-        return np.asarray(params.qp_map(), dtype=np.float32)
+    try:  # not frame.side_data: that makes each frame cyclic garbage holding its decoder buffers (frame_qp_map)
+        return frame_qp_map(frame, dtype=np.float32)
     except Exception:  # noqa: BLE001 - side data present but not block-based: no map, not an error
         return None

@@ -17,6 +17,11 @@ import numpy as np
 from ..errors import MediaError
 from .types import VideoFrame, VideoInfo
 
+try:  # a side-data view that the frame does not keep (see frame_qp_map)
+    from av.sidedata.sidedata import SideDataContainer as _SideDataView
+except ImportError:  # pragma: no cover - older/newer PyAV layouts: fall back to frame.side_data
+    _SideDataView = None
+
 QP_CODECS = {"h264": "h264", "mpeg2video": "mpeg2", "mpeg1video": "mpeg2"}  # decoders exporting venc_params
 PICT_TYPES = {1: "I", 2: "P", 3: "B"}
 # FFmpeg's frame-threaded H.264 decoder sometimes exports a QP table still being filled (QP 0 or a partial map in
@@ -51,6 +56,23 @@ def _colour_info(frame: av.VideoFrame) -> dict:
         info[key] = table.get(int(value), "unknown")
         info[key + "_id"] = int(value)
     return info
+
+
+def frame_qp_map(frame: av.VideoFrame, dtype=np.int32) -> np.ndarray | None:
+    """The per-macroblock QP of a decoded frame (decoders asked to export venc_params), or None.
+
+    Not through `frame.side_data`: PyAV caches that container on the frame and the container points back at the
+    frame, so every frame read that way becomes cyclic garbage that only the cyclic GC frees. In the GUI that
+    collection is rare (a large, long-lived heap), so hundreds of decoded frames piled up between collections,
+    each holding its decoder buffers, and FFmpeg's frame pool kept every buffer it had to add: resident memory
+    ratcheted up during looped playback (tens of MiB a minute). A container the frame does not hold makes no
+    cycle, so the frame (and its buffers) is freed by reference counting as soon as we drop it."""
+    try:
+        container = _SideDataView(frame) if _SideDataView is not None else frame.side_data
+        params = container["VIDEO_ENC_PARAMS"]
+    except (KeyError, TypeError):
+        return None
+    return np.asarray(params.qp_map(), dtype=dtype)
 
 
 def _rotation(stream, frame: av.VideoFrame) -> int:
@@ -192,11 +214,7 @@ class VideoReader:
             yield from frames
 
     def _raw_qp(self, frame: av.VideoFrame) -> np.ndarray | None:
-        try:
-            params = frame.side_data["VIDEO_ENC_PARAMS"]
-        except (KeyError, TypeError):
-            return None
-        return np.asarray(params.qp_map(), dtype=np.int32)
+        return frame_qp_map(frame)
 
     def _time_of(self, frame: av.VideoFrame) -> tuple[int | None, float]:
         pts = frame.pts if frame.pts is not None else frame.dts

@@ -1,4 +1,5 @@
 """Video reading through PyAV on small synthetic clips: codecs, containers, 10-bit, rotation, VFR, seeking, damage."""
+import gc
 from fractions import Fraction
 
 import av
@@ -146,6 +147,25 @@ def test_qp_map_when_asked(tmp_path):
     assert 25 <= frame.qp_map.mean() <= 35 and frame.pict_type == "I"
     with open_video(path) as reader:
         assert next(reader.frames()).qp_map is None
+
+
+def test_reading_qp_leaves_no_cyclic_garbage(tmp_path):
+    """Decoded frames must be freed by reference counting: a frame kept in a reference cycle (PyAV's cached
+    `frame.side_data` points back at its frame) holds its decoder buffers until a rare full GC, and FFmpeg's
+    frame pool keeps every buffer it had to add meanwhile: looped playback grew by tens of MiB a minute."""
+    path = make_clip(tmp_path / "qp.mp4", n=30, w=64, h=48, options={"qp": "30"})
+    with open_video(path, with_qp=True) as reader:
+        gc.collect()
+        gc.disable()
+        try:
+            frames = [f for f in reader.frames() if f.qp_map is not None]
+            for i in (29, 3, 17, 25):
+                assert reader.frame_at(i / 25 + 0.001).qp_map is not None
+            unreachable = gc.collect()
+        finally:
+            gc.enable()
+    assert len(frames) == 30
+    assert unreachable == 0
 
 
 def test_corrupt_packet_is_skipped_and_counted(tmp_path):
