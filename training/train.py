@@ -2,6 +2,7 @@
 
     python -m training.train --minutes 90                     # fresh run (or resumes checkpoints/ if present)
     python -m training.train --init resources/models/restora-small.safetensors --minutes 60   # continue shipped
+    python -m training.train --head-only --minutes 8          # then fit the blind quality head (trunk frozen)
     python -m training.train --export                         # write resources/models/restora-small.safetensors
 
 Data: ../shared/data/train (BSDS500 train+val, wallpapers downscaled 3x); 8 BSDS500 val images are held out for the
@@ -23,7 +24,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from engine.models.registry import save_model
-from engine.models.restora_net import RestoraNet
+from engine.models.restora_net import UNSHUFFLE, QualityHead, RestoraNet
 from training.degrade import Degrader, jpeg, psnr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +114,10 @@ def train(args) -> None:
     if (CKPT_DIR / "model.safetensors").exists() and not args.fresh:
         model.load_state_dict(load_file(str(CKPT_DIR / "model.safetensors")))
         meta = torch.load(CKPT_DIR / "optim.pt", map_location="cpu", weights_only=False)
-        opt.load_state_dict(meta["opt"])
+        try:
+            opt.load_state_dict(meta["opt"])
+        except ValueError:  # the last run trained a different parameter set (e.g. --head-only)
+            print("optimizer state does not match this run; starting it fresh")
         step = meta["step"]
         log = json.loads((CKPT_DIR / "log.json").read_text())
         print(f"resumed from checkpoint at step {step}")
@@ -121,6 +125,13 @@ def train(args) -> None:
         model.load_state_dict(load_file(args.init))
         print(f"initialised from {args.init}")
     model = model.to(memory_format=torch.channels_last).train()
+    if args.head_only:
+        # The head has its own features, so it can be fitted after the trunk at a fraction of the cost.
+        if args.reset_head:
+            model.quality_head = QualityHead(3 * UNSHUFFLE ** 2, model.config["head_width"])
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("quality_head."))
+        opt = torch.optim.AdamW(model.quality_head.parameters(), lr=args.lr, weight_decay=0.0)
     degrader = Degrader(args.patch, codec_fraction=args.codec_fraction, seed=args.seed + step)
     start, last_save = time.time(), time.time()
     deadline = start + args.minutes * 60
@@ -134,17 +145,19 @@ def train(args) -> None:
             g["lr"] = lr
         x, y, q = batch(degrader, images, args.batch, rng)
         x, y = x.contiguous(memory_format=torch.channels_last), y.contiguous(memory_format=torch.channels_last)
-        out = model(x, q)
-        loss = charbonnier(out, y)
         q_true = q.mean(dim=(1, 2, 3))
         q_pred = model.predict_quality(x)
         head_loss = F.l1_loss(torch.log(q_pred), torch.log(q_true))
+        if args.head_only:
+            loss = head_loss
+        else:
+            loss = charbonnier(model(x, q), y) + args.head_weight * head_loss
         opt.zero_grad(set_to_none=True)
-        (loss + 0.02 * head_loss).backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
         step += 1
-        losses.append(float(loss))
+        losses.append(loss.item())
         if step % 50 == 0:
             print(f"step {step} loss {np.mean(losses[-50:]):.5f} head {float(head_loss):.3f} lr {lr:.2e} "
                   f"{(time.time() - start) / 60:.1f} min", flush=True)
@@ -176,6 +189,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", default="", help="start from these weights (e.g. the shipped model)")
     ap.add_argument("--fresh", action="store_true", help="ignore checkpoints/")
+    ap.add_argument("--head-only", action="store_true", help="train only the blind quality head")
+    ap.add_argument("--head-weight", type=float, default=0.02)
+    ap.add_argument("--reset-head", action="store_true", help="with --head-only: start the head from scratch")
     ap.add_argument("--export", action="store_true", help="write the shipped weights from checkpoints/")
     args = ap.parse_args()
     export(args) if args.export else train(args)

@@ -56,8 +56,11 @@ class QualityHead(nn.Module):
         self.fc = nn.Linear(width, 1)
 
     def forward(self, x_unshuffled: torch.Tensor) -> torch.Tensor:
-        h = self.features(x_unshuffled).mean(dim=(2, 3))
-        return QUALITY_MIN + (QUALITY_MAX - QUALITY_MIN) * torch.sigmoid(self.fc(h))
+        # Pool log-energy, not the mean: a global mean of near-linear features only sees the image's mean colour,
+        # while artifact strength lives in how much high-frequency energy the features pick up.
+        h = self.features(x_unshuffled)
+        energy = torch.log(h.float().pow(2).mean(dim=(2, 3)) + 1e-4).to(h.dtype)
+        return QUALITY_MIN + (QUALITY_MAX - QUALITY_MIN) * torch.sigmoid(self.fc(energy))
 
 
 class RestoraNet(nn.Module):
