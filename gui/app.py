@@ -33,27 +33,11 @@ def _install_screenshot_hook(window: MainWindow, target: str, app: QApplication)
     window.frameShown.connect(on_frame)
 
 
-def _return_frame_memory_to_the_os() -> None:
-    """glibc raises its mmap threshold after the first large free, after which multi-megabyte frame buffers come
-    from fragmented heap arenas that never shrink: resident memory grew ~100 MiB a minute during looped 720p
-    playback. A fixed threshold keeps every frame buffer mmapped, so freeing a frame returns its memory."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD = 1 MiB (setting it also stops the dynamic adjustment)
-    except (OSError, AttributeError):
-        pass  # not glibc (musl...): nothing to tune
-
-
 def create_application(argv: list[str]) -> QApplication:
     """The QApplication, named so QSettings("Restora", "Restora") finds our preferences, in the dark theme."""
     # The engine thread runs Python between its C calls; a shorter GIL switch interval hands the GIL back to the
     # GUI thread sooner, which keeps playback and slider drags smooth while it works.
     sys.setswitchinterval(0.001)
-    _return_frame_memory_to_the_os()
     app = QApplication.instance() or QApplication([sys.argv[0]] + list(argv))
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
