@@ -50,15 +50,6 @@ def _assert_same_export(a: Path, b: Path):
     assert packet_payloads(a, "audio") == packet_payloads(b, "audio")
 
 
-# Known bug, root cause not found yet: run after the rest of tests/engine (never alone, not under load alone), the
-# segment that was open when an export was interrupted (frames 8-15 here) sometimes comes out different from the
-# uninterrupted reference (max pixel difference 11-34), in the same process. Kept as non-strict xfail so CI shows
-# XPASS/XFAIL instead of hiding the check; see the export issue's note.
-FLAKY_AFTER_INTERRUPT = pytest.mark.xfail(strict=False, reason="segment open at the interruption may differ "
-                                          "(order-dependent, under investigation)")
-
-
-@FLAKY_AFTER_INTERRUPT
 def test_interrupted_export_resumes_to_the_same_file(clip, tmp_path):
     src, reference = clip
     dst = tmp_path / "out.mp4"
@@ -84,7 +75,6 @@ def test_changed_settings_start_over(clip, tmp_path):
     assert report.resumed_frames == 0 and report.frames == 30
 
 
-@FLAKY_AFTER_INTERRUPT
 def test_without_resume_an_old_work_folder_is_discarded(clip, tmp_path):
     src, reference = clip
     dst = tmp_path / "out.mp4"
@@ -108,7 +98,6 @@ export_video({src!r}, {dst!r}, settings, restorer=create_restorer("deblock"), pr
 """
 
 
-@FLAKY_AFTER_INTERRUPT
 def test_sigkill_midway_then_resume(clip, tmp_path):
     src, reference = clip
     dst = tmp_path / "out.mp4"
