@@ -1,4 +1,4 @@
-"""Deterministic encoding: every fresh heap block reads as zeros while an export runs.
+"""Deterministic encoding: every fresh heap block reads as zeros while an encoder runs.
 
 Why: libx264's macroblock-tree lookahead reads memory it never wrote when a stream is short -- and our closed-GOP
 segments are short streams that end in a flush. What it reads is whatever the heap held before, so the same
@@ -8,8 +8,9 @@ fix). A resumed export must equal an uninterrupted one frame for frame, so the e
 
 glibc's M_PERTURB option makes malloc fill each new block with `byte ^ 0xff` (0x00 for byte 0xff) -- the same
 zeros a freshly mmap'd block has -- so stale bytes are always zero, whichever path an allocation takes. It costs
-a memset per heap allocation, so it is switched on only while an export runs. Elsewhere (not glibc) this is a
-no-op and resume falls back to the encoder's own repeatability.
+a memset per heap allocation in every thread, so it is on only inside the encoder calls (the encoder opens and
+allocates its buffers there): 1.99 vs 2.69 fps for a 720p CPU export when it stayed on for the whole export.
+Elsewhere (not glibc) this is a no-op and resume relies on the encoder's own repeatability.
 """
 from __future__ import annotations
 

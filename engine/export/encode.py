@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from ..errors import OutputError
+from .determinism import zeroed_allocations
 from .settings import PRORES_PROFILES, CodecSpec, ExportSettings
 from .source import SourceInfo, rgb_format
 
@@ -118,11 +119,15 @@ class SegmentWriter:
                                dst_color_range=colour["color_range"])
         frame.pts, frame.time_base = pts, self.plan.time_base
         frame.color_range = colour["color_range"]
-        self.container.mux(self.stream.encode(frame))
+        with zeroed_allocations():  # the encoder opens and allocates inside encode(): see determinism.py
+            packets = self.stream.encode(frame)
+        self.container.mux(packets)
 
     def close(self) -> None:
         try:
-            self.container.mux(self.stream.encode(None))
+            with zeroed_allocations():
+                packets = self.stream.encode(None)
+            self.container.mux(packets)
         finally:
             self.container.close()
 

@@ -15,7 +15,6 @@ import av
 from ..cancel import CancelToken
 from ..errors import Cancelled, MediaError, OutputError, RestoraError
 from .atomic import check_input, check_not_input, check_output_folder, output_error, publish, remove_quietly
-from .determinism import zeroed_allocations
 from .encode import default_encoder_threads, plan_encoder
 from .pipeline import Pipeline
 from .remux import TimeWindow, assemble
@@ -56,12 +55,6 @@ def _frame_estimate(info: SourceInfo, settings: ExportSettings) -> int:
 def export_video(src, dst, settings: ExportSettings | None = None, *, progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None, restorer=None, resume: bool = False) -> ExportReport:
     """Restore a video into `dst` (container from its extension). See the module docstring for failure policy."""
-    with zeroed_allocations():  # repeatable encoder output: see determinism.py
-        return _export_video(src, dst, settings, progress=progress, cancel=cancel, restorer=restorer, resume=resume)
-
-
-def _export_video(src, dst, settings: ExportSettings | None, *, progress: ProgressFn | None,
-                  cancel: CancelToken | None, restorer, resume: bool) -> ExportReport:
     settings = settings or ExportSettings()
     src, dst = Path(src), Path(dst)
     check_input(src)
