@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from engine.models.registry import save_model
@@ -103,30 +104,48 @@ def export(args) -> None:
     print(f"exported step {meta['step']} -> {SHIPPED}")
 
 
+def _config_of(path: Path) -> dict:
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads((f.metadata() or {}).get("config", "{}"))
+
+
+def _initial_model(args):
+    """From checkpoints/ (resume), else --init weights, else fresh. Returns model, step, log, optimizer state."""
+    if (CKPT_DIR / "model.safetensors").exists() and not args.fresh:
+        meta = torch.load(CKPT_DIR / "optim.pt", map_location="cpu", weights_only=False)
+        model = RestoraNet(**meta["config"])
+        model.load_state_dict(load_file(str(CKPT_DIR / "model.safetensors")))
+        print(f"resumed from checkpoint at step {meta['step']}")
+        return model, meta["step"], json.loads((CKPT_DIR / "log.json").read_text()), meta["opt"]
+    if args.init:
+        model = RestoraNet(**_config_of(Path(args.init)))
+        model.load_state_dict(load_file(args.init))
+        print(f"initialised from {args.init}")
+        return model, 0, [], None
+    return RestoraNet(), 0, [], None
+
+
 def train(args) -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     images, val = load_images(Path(args.data), args.patch + 32)
-    model = RestoraNet()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    step, log = 0, []
-    if (CKPT_DIR / "model.safetensors").exists() and not args.fresh:
-        model.load_state_dict(load_file(str(CKPT_DIR / "model.safetensors")))
-        meta = torch.load(CKPT_DIR / "optim.pt", map_location="cpu", weights_only=False)
+    model, step, log, opt_state = _initial_model(args)
+    # The shipped blind head ("dct") has fixed features and is fitted separately (training/fit_quality_head.py);
+    # only the older conv head learns here, jointly (--head-weight) or alone (--head-only).
+    learn_head = model.config.get("head", "conv") == "conv"
+    if args.head_only and not learn_head:
+        raise SystemExit("this model's quality head is fitted with: python -m training.fit_quality_head")
+    for name, p in model.named_parameters():
+        p.requires_grad_(learn_head or not name.startswith("quality_head."))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
+    if opt_state is not None:
         try:
-            opt.load_state_dict(meta["opt"])
+            opt.load_state_dict(opt_state)
         except ValueError:  # the last run trained a different parameter set (e.g. --head-only)
             print("optimizer state does not match this run; starting it fresh")
-        step = meta["step"]
-        log = json.loads((CKPT_DIR / "log.json").read_text())
-        print(f"resumed from checkpoint at step {step}")
-    elif args.init:
-        model.load_state_dict(load_file(args.init))
-        print(f"initialised from {args.init}")
     model = model.to(memory_format=torch.channels_last).train()
     if args.head_only:
-        # The head has its own features, so it can be fitted after the trunk at a fraction of the cost.
         if args.reset_head:
             model.quality_head = QualityHead(3 * UNSHUFFLE ** 2, model.config["head_width"])
         for name, p in model.named_parameters():
@@ -146,8 +165,7 @@ def train(args) -> None:
         x, y, q = batch(degrader, images, args.batch, rng)
         x, y = x.contiguous(memory_format=torch.channels_last), y.contiguous(memory_format=torch.channels_last)
         q_true = q.mean(dim=(1, 2, 3))
-        q_pred = model.predict_quality(x)
-        head_loss = F.l1_loss(torch.log(q_pred), torch.log(q_true))
+        head_loss = F.l1_loss(torch.log(model.predict_quality(x)), torch.log(q_true)) if learn_head else torch.zeros(())
         if args.head_only:
             loss = head_loss
         else:

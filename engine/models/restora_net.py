@@ -6,13 +6,15 @@ at 1/4 and 1/8 resolution. The quality input (JPEG scale, 1..100) is a per-pixel
 steered per macroblock; a scalar quality is just a 1x1 map that broadcasts (no extra cost). Each residual
 block is modulated by a spatial scale/shift computed from that map (SFT / CResMD-style modulation), which is
 what makes the slider change the network rather than blend images. A small unmodulated branch predicts the
-quality from pixels alone (blind mode).
+quality from pixels alone (blind mode): see quality_head.py.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .quality_head import DctQualityHead
 
 QUALITY_MIN, QUALITY_MAX = 1.0, 100.0
 UNSHUFFLE = 4
@@ -65,11 +67,11 @@ class QualityHead(nn.Module):
 
 class RestoraNet(nn.Module):
     def __init__(self, c1: int = 32, c2: int = 96, blocks1: int = 1, blocks2: int = 4, blocks3: int = 1,
-                 embed: int = 32, head_width: int = 32) -> None:
+                 embed: int = 32, head_width: int = 32, head: str = "conv") -> None:
         super().__init__()
         cin = 3 * UNSHUFFLE * UNSHUFFLE
         self.config = dict(c1=c1, c2=c2, blocks1=blocks1, blocks2=blocks2, blocks3=blocks3, embed=embed,
-                           head_width=head_width)
+                           head_width=head_width, head=head)
         self.quality_embed = nn.Sequential(nn.Conv2d(1, embed, 1), nn.SiLU(), nn.Conv2d(embed, embed, 1), nn.SiLU())
         self.entry = nn.Conv2d(cin, c1, 3, padding=1)
         self.level1 = nn.ModuleList(ModulatedBlock(c1, embed) for _ in range(blocks1))
@@ -80,11 +82,16 @@ class RestoraNet(nn.Module):
         self.exit = nn.Conv2d(c1, cin, 3, padding=1)
         nn.init.zeros_(self.exit.weight)  # start as identity: the net learns a correction
         nn.init.zeros_(self.exit.bias)
-        self.quality_head = QualityHead(cin, head_width)
+        if head not in ("conv", "dct"):
+            raise ValueError(f"unknown quality head {head!r}")
+        # "dct" (engine/models/quality_head.py) is what ships; "conv" reads older weight files.
+        self.quality_head = DctQualityHead(head_width) if head == "dct" else QualityHead(cin, head_width)
 
     # -- quality -------------------------------------------------------------------------------------------
     def predict_quality(self, x: torch.Tensor) -> torch.Tensor:
         """(B,3,H,W) in [0,1] -> (B,) predicted JPEG-scale quality."""
+        if self.config["head"] == "dct":
+            return self.quality_head(x).squeeze(1)
         x, _ = self._pad(x)
         return self.quality_head(F.pixel_unshuffle(x, UNSHUFFLE)).squeeze(1)
 

@@ -1,0 +1,139 @@
+"""Fit the blind quality head (engine/models/quality_head.py) and put it into a shipped model file.
+
+    python -m training.fit_quality_head                       # into resources/models/restora-small.safetensors
+    python -m training.fit_quality_head --samples 4000 --weights other.safetensors
+
+The head's features are fixed, so this computes them once for a few thousand degraded crops of the training
+photos (JPEG at every quality, 4:2:0/4:4:4, grey, double compression, random grid offsets; H.264 and HEVC
+frames labelled with the JPEG quality of equal PSNR) and fits the small MLP on them: minutes on a CPU. The
+held-out BSDS500 images report the error. The restoration trunk is left untouched.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+from engine.models.quality_head import DctQualityHead
+from engine.models.registry import _spec_from_file, build_model, save_model
+from training.degrade import camera_clip, codec_roundtrip, equivalent_jpeg_quality, jpeg
+from training.train import DATA, SHIPPED, load_images
+
+
+def _crop(rng, image, size):
+    h, w = image.shape[:2]
+    size = min(size, h, w)
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    return np.ascontiguousarray(image[y:y + size, x:x + size])
+
+
+def jpeg_sample(rng, image):
+    q = int(rng.integers(1, 101)) if rng.random() < 0.5 else int(np.exp(rng.uniform(np.log(3), np.log(95))))
+    big = _crop(rng, image, int(rng.integers(96, 264)))
+    grey = rng.random() < 0.12
+    if grey:
+        big = np.repeat(np.asarray(Image.fromarray(big).convert("L"))[:, :, None], 3, axis=2)
+    sub = 0 if rng.random() < 0.25 else 2
+    if rng.random() < 0.1:
+        big = jpeg(big, int(rng.integers(q, 101)), sub, grey)  # an earlier, lighter compression
+    out = jpeg(big, q, sub, grey)
+    oy, ox = int(rng.integers(0, 8)), int(rng.integers(0, 8))  # tiles and crops start anywhere on the grid
+    return out[oy:, ox:], float(q)
+
+
+def codec_sample(rng, image):
+    codec = "libx265" if rng.random() < 0.5 else "libx264"
+    clean = camera_clip(image, 128, int(rng.integers(3, 6)), rng)
+    decoded = codec_roundtrip(clean, codec, int(rng.integers(18, 50)), intra_only=rng.random() < 0.3)
+    i = int(rng.integers(0, min(len(decoded), len(clean))))
+    return decoded[i], float(equivalent_jpeg_quality(clean[i], decoded[i]))
+
+
+@torch.no_grad()
+def features(head: DctQualityHead, images: list[np.ndarray]) -> torch.Tensor:
+    rows = [head.features(torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255.0) for im in images]
+    return torch.cat(rows)
+
+
+def make_set(rng, photos, n, codec_fraction):
+    images, labels = [], []
+    for k in range(n):
+        photo = photos[int(rng.integers(0, len(photos)))]
+        im, q = codec_sample(rng, photo) if rng.random() < codec_fraction else jpeg_sample(rng, photo)
+        images.append(im), labels.append(q)
+    return images, torch.tensor(labels)
+
+
+def fit(head: DctQualityHead, f: torch.Tensor, q: torch.Tensor, steps: int, seed: int) -> None:
+    torch.manual_seed(seed)
+    head.feature_mean.copy_(f.mean(0))
+    head.feature_std.copy_(f.std(0).clamp_min(1e-3))
+    opt = torch.optim.Adam(head.mlp.parameters(), lr=3e-3, weight_decay=1e-5)
+    target = torch.log(q.clamp(1, 100))[:, None]
+    for step in range(steps):
+        lr = 3e-3 * 0.5 * (1 + np.cos(np.pi * step / steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        z = (f - head.feature_mean) / head.feature_std
+        loss = torch.nn.functional.smooth_l1_loss(head.mlp(z), target, beta=0.05)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+@torch.no_grad()
+def report(head: DctQualityHead, f: torch.Tensor, q: torch.Tensor) -> dict:
+    pred = head.from_features(f)[:, 0]
+    err = (pred - q).abs()
+    out = {"mae": round(float(err.mean()), 2), "median_abs_error": round(float(err.median()), 2)}
+    for lo, hi in ((1, 15), (15, 30), (30, 50), (50, 75), (75, 101)):
+        m = (q >= lo) & (q < hi)
+        if m.any():
+            out[f"mae_q{lo}-{hi - 1}"] = round(float(err[m].mean()), 2)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", default=str(SHIPPED))
+    ap.add_argument("--samples", type=int, default=4000)
+    ap.add_argument("--val-samples", type=int, default=600)
+    ap.add_argument("--codec-fraction", type=float, default=0.3)
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    t0 = time.time()
+    train_photos, val_photos = load_images(DATA, 160)
+    rng = np.random.default_rng(args.seed)
+    head = DctQualityHead(args.hidden)
+    tr_im, tr_q = make_set(rng, train_photos, args.samples, args.codec_fraction)
+    va_im, va_q = make_set(np.random.default_rng(args.seed + 1), val_photos, args.val_samples, args.codec_fraction)
+    tr_f, va_f = features(head, tr_im), features(head, va_im)
+    print(f"{len(tr_im)} + {len(va_im)} samples in {time.time() - t0:.0f} s", flush=True)
+    fit(head, tr_f, tr_q, args.steps, args.seed)
+    result = {"train": report(head, tr_f, tr_q), "held_out": report(head, va_f, va_q)}
+    print(json.dumps(result, indent=1))
+    path = Path(args.weights)
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata() or {})
+    model = build_model(_spec_from_file(path))
+    model.quality_head = head
+    model.config.update(head="dct", head_width=args.hidden)
+    extra = {k: v for k, v in meta.items() if k not in ("arch", "title", "config", "quality_input", "blind_head",
+                                                         "fp16", "tiling", "default_for")}
+    extra["quality_head_fit"] = json.dumps(result["held_out"])
+    save_model(model, path, meta.get("title", path.stem),
+               default_for=tuple(x for x in meta.get("default_for", "").split(",") if x), extra=extra)
+    print(f"wrote {path} ({time.time() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
