@@ -2,6 +2,7 @@
 
     python -m training.fit_quality_head                       # into resources/models/restora-small.safetensors
     python -m training.fit_quality_head --samples 4000 --weights other.safetensors
+    python -m training.fit_quality_head --copy-from fitted.safetensors   # reuse a fitted head after retraining
 
 The head's features are fixed, so this computes them once for a few thousand degraded crops of the training
 photos (JPEG at every quality, 4:2:0/4:4:4, grey, double compression, random grid offsets; H.264 and HEVC
@@ -108,9 +109,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--copy-from", default="", help="take the head of this model file instead of fitting one")
     args = ap.parse_args()
     torch.set_num_threads(2)
     t0 = time.time()
+    if args.copy_from:
+        donor = build_model(_spec_from_file(Path(args.copy_from)))
+        if donor.config.get("head") != "dct":
+            raise SystemExit(f"{args.copy_from} has no fitted DCT quality head")
+        with safe_open(args.copy_from, framework="pt") as fh:
+            fit_report = json.loads((fh.metadata() or {}).get("quality_head_fit", "{}"))
+        install(Path(args.weights), donor.quality_head, donor.config["head_width"], fit_report)
+        return
     train_photos, val_photos = load_images(DATA, 160)
     rng = np.random.default_rng(args.seed)
     head = DctQualityHead(args.hidden)
@@ -121,18 +131,23 @@ def main() -> None:
     fit(head, tr_f, tr_q, args.steps, args.seed)
     result = {"train": report(head, tr_f, tr_q), "held_out": report(head, va_f, va_q)}
     print(json.dumps(result, indent=1))
-    path = Path(args.weights)
+    install(Path(args.weights), head, args.hidden, result["held_out"])
+    print(f"({time.time() - t0:.0f} s)")
+
+
+def install(path: Path, head: DctQualityHead, hidden: int, fit_report: dict) -> None:
+    """Put `head` into the model file at `path`, keeping its trunk and metadata."""
     with safe_open(str(path), framework="pt") as fh:
         meta = dict(fh.metadata() or {})
     model = build_model(_spec_from_file(path))
     model.quality_head = head
-    model.config.update(head="dct", head_width=args.hidden)
+    model.config.update(head="dct", head_width=hidden)
     extra = {k: v for k, v in meta.items() if k not in ("arch", "title", "config", "quality_input", "blind_head",
                                                          "fp16", "tiling", "default_for")}
-    extra["quality_head_fit"] = json.dumps(result["held_out"])
+    extra["quality_head_fit"] = json.dumps(fit_report)
     save_model(model, path, meta.get("title", path.stem),
                default_for=tuple(x for x in meta.get("default_for", "").split(",") if x), extra=extra)
-    print(f"wrote {path} ({time.time() - t0:.0f} s)")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -54,31 +54,32 @@ class DctQualityHead(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B,3,H,W) RGB in [0,1] (H,W >= 16) -> (B, N_FEATURES), unnormalised."""
-        x = x.float()
+        x = x.float()  # statistics in fp32 even when the model runs in half precision
+        filters, bands = self.filters.float(), self.bands.float()
         luma = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]) * 255.0
-        c = F.conv2d(luma, self.filters)  # every 8x8 window: (B, 63, H-7, W-7)
+        c = F.conv2d(luma, filters)  # every 8x8 window: (B, 63, H-7, W-7)
         b, _, h, w = c.shape
         h8, w8 = h // 8 * 8, w // 8 * 8
         c = c[..., :h8, :w8].reshape(b, 63, h8 // 8, 8, w8 // 8, 8)  # (..., block row, row offset, ...)
         a = c.abs()
         feats = []
-        hf = self.bands[HF_FROM_BAND:].sum(0) > 0  # AC coefficients in the high bands
+        hf = bands[HF_FROM_BAND:].sum(0) > 0  # AC coefficients in the high bands
         best = None
         for t in THRESHOLDS:
             near = (a < t).float().mean(dim=(2, 4))  # (B, 63, 8, 8): share per coefficient and grid offset
             if best is None:
                 best = near[:, hf].mean(1).flatten(1).argmax(1)  # the grid the codec used: most emptied
             on_grid = near.flatten(2)[torch.arange(b), :, best]  # (B, 63)
-            feats += [on_grid @ self.bands.T, near.mean(dim=(2, 3)) @ self.bands.T]
-        energy = torch.log(c.pow(2).mean(dim=(2, 3, 4, 5)) + 1e-2) @ self.bands.T  # (B, BANDS)
+            feats += [on_grid @ bands.T, near.mean(dim=(2, 3)) @ bands.T]
+        energy = torch.log(c.pow(2).mean(dim=(2, 3, 4, 5)) + 1e-2) @ bands.T  # (B, BANDS)
         feats.append(energy - energy[:, :1])  # spectral slope, independent of overall contrast
         feats.append(energy[:, :1])
         return torch.cat(feats, dim=1)
 
     def from_features(self, f: torch.Tensor) -> torch.Tensor:
-        z = (f - self.feature_mean) / self.feature_std
+        z = (f.float() - self.feature_mean.float()) / self.feature_std.float()
         # Predict log-quality: errors at low quality (where strength matters most) weigh as much as at high.
-        logq = self.mlp(z)
+        logq = self.mlp(z.to(self.mlp[0].weight.dtype)).float()
         return torch.exp(logq).clamp(QUALITY_MIN, QUALITY_MAX)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -69,3 +69,11 @@ def test_a_dct_head_model_saves_and_loads_with_its_head(tmp_path):
 def test_unknown_head_is_refused():
     with pytest.raises(ValueError):
         RestoraNet(head="nope")
+
+
+def test_half_precision_model_gives_the_same_estimate():
+    torch.manual_seed(0)
+    head = DctQualityHead()
+    x = _t(_jpeg(_texture(), 20))
+    full = head(x)
+    assert torch.allclose(head.half()(x.half()), full, rtol=0.02)
