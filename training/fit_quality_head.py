@@ -53,7 +53,24 @@ def codec_sample(rng, image):
     clean = camera_clip(image, 128, int(rng.integers(3, 6)), rng)
     decoded = codec_roundtrip(clean, codec, int(rng.integers(18, 50)), intra_only=rng.random() < 0.3)
     i = int(rng.integers(0, min(len(decoded), len(clean))))
-    return decoded[i], float(equivalent_jpeg_quality(clean[i], decoded[i]))
+    return decoded[i], clean[i], float(equivalent_jpeg_quality(clean[i], decoded[i]))
+
+
+STRENGTH_GRID = (3, 6, 10, 15, 20, 27, 35, 45, 55, 65, 75, 85, 95, 100)
+
+
+@torch.no_grad()
+def best_strength(model, degraded: np.ndarray, clean: np.ndarray) -> float:
+    """The quality input under which the trunk restores this frame best (one batched pass over a grid).
+
+    Why this label for codec frames: their artifacts are smooth rather than blocky, so the JPEG quality of equal
+    PSNR over-states how hard the trunk should work (it over-smoothed HEVC at QP 32 and lost 0.03 dB)."""
+    x = torch.from_numpy(np.array(degraded)).permute(2, 0, 1)[None].float().div(255).expand(len(STRENGTH_GRID), -1,
+                                                                                            -1, -1)
+    y = model(x.contiguous(), torch.tensor(STRENGTH_GRID, dtype=torch.float32)).clamp(0, 1)
+    ref = torch.from_numpy(np.array(clean)).permute(2, 0, 1)[None].float().div(255)
+    mse = (y - ref).pow(2).mean(dim=(1, 2, 3))
+    return float(STRENGTH_GRID[int(mse.argmin())])
 
 
 @torch.no_grad()
@@ -62,11 +79,18 @@ def features(head: DctQualityHead, images: list[np.ndarray]) -> torch.Tensor:
     return torch.cat(rows)
 
 
-def make_set(rng, photos, n, codec_fraction):
+def make_set(rng, photos, n, codec_fraction, model=None):
+    """JPEG crops labelled with their quality; codec frames with the trunk's best strength (or equal-PSNR quality
+    when no model is given)."""
     images, labels = [], []
     for k in range(n):
         photo = photos[int(rng.integers(0, len(photos)))]
-        im, q = codec_sample(rng, photo) if rng.random() < codec_fraction else jpeg_sample(rng, photo)
+        if rng.random() < codec_fraction:
+            im, clean, q = codec_sample(rng, photo)
+            if model is not None:
+                q = best_strength(model, im, clean)
+        else:
+            im, q = jpeg_sample(rng, photo)
         images.append(im), labels.append(q)
     return images, torch.tensor(labels)
 
@@ -124,8 +148,10 @@ def main() -> None:
     train_photos, val_photos = load_images(DATA, 160)
     rng = np.random.default_rng(args.seed)
     head = DctQualityHead(args.hidden)
-    tr_im, tr_q = make_set(rng, train_photos, args.samples, args.codec_fraction)
-    va_im, va_q = make_set(np.random.default_rng(args.seed + 1), val_photos, args.val_samples, args.codec_fraction)
+    trunk = build_model(_spec_from_file(Path(args.weights))).eval()
+    tr_im, tr_q = make_set(rng, train_photos, args.samples, args.codec_fraction, trunk)
+    va_im, va_q = make_set(np.random.default_rng(args.seed + 1), val_photos, args.val_samples, args.codec_fraction,
+                           trunk)
     tr_f, va_f = features(head, tr_im), features(head, va_im)
     print(f"{len(tr_im)} + {len(va_im)} samples in {time.time() - t0:.0f} s", flush=True)
     fit(head, tr_f, tr_q, args.steps, args.seed)
