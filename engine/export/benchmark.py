@@ -90,7 +90,8 @@ def benchmark_export(source=None, frames: int = 200, restorer_name: str | None =
                   "restorer": restorer.name, "device": restorer.device, "codec": settings.codec}
 
         t0, decoded, kept = time.perf_counter(), 0, []
-        for f in decode_frames(src, info, DecodeStats()):
+        # Same inputs as the pipeline: with Auto strength the frames carry their QP maps (else the blind head runs).
+        for f in decode_frames(src, info, DecodeStats(), want_qp=settings.quality == "auto"):
             decoded += 1
             if len(kept) < 8:
                 kept.append(f)
