@@ -1,8 +1,10 @@
 """On-the-fly degradations for training: JPEG through libjpeg (Pillow) and H.264/HEVC through PyAV.
 
-Every sample comes with the quality label the model is steered by (JPEG scale). For codec frames the label is the
-JPEG quality that gives the same PSNR on the same patch ("equivalent quality"): that puts codec and JPEG damage on one
-scale without a hand-made QP table, and matches how engine/auto calibrates QP -> quality.
+Every sample comes with the quality label the model is steered by (JPEG scale). H.264 frames are labelled per
+macroblock with what Auto will feed the model at run time: the decoder's exported QP map through the model-free
+"psnr" calibration curve (QP -> JPEG quality of equal PSNR, resources/calibration/qp_to_quality.json), so the model
+learns to follow a spatial strength map (CRF with adaptive quantisation varies QP across the frame). HEVC exports no
+QP, so its frames get the JPEG quality of equal PSNR on the same patch, one value per frame.
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from fractions import Fraction
 import av
 import numpy as np
 from PIL import Image
+
+from engine.auto.qp import MACROBLOCK, qp_to_quality
+from engine.media.video_reader import frame_qp_map
 
 JPEG_GRID = np.arange(5, 100, 5)
 
@@ -67,15 +72,18 @@ def camera_clip(rgb: np.ndarray, size: int, frames: int, rng: np.random.Generato
     return out
 
 
-def codec_roundtrip(frames: list[np.ndarray], codec: str, qp: int, intra_only: bool) -> list[np.ndarray]:
-    """Encode a short clip at constant QP with libx264/libx265 and decode it back (RGB)."""
+def codec_roundtrip(frames: list[np.ndarray], codec: str, qp: int, intra_only: bool, crf: bool = False,
+                    with_qp: bool = False) -> list:
+    """Encode a short clip with libx264/libx265 at constant QP (or CRF, x264's adaptive quantisation on) and decode
+    it back: RGB frames, or (RGB, per-macroblock QP or None) pairs with `with_qp` (H.264 exports QP maps)."""
     h, w = frames[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format="matroska") as out:
         stream = out.add_stream(codec, rate=25)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         if codec == "libx264":
-            stream.options = {"qp": str(qp), "preset": "veryfast", "threads": "1",
+            rate = {"crf": str(qp)} if crf else {"qp": str(qp)}
+            stream.options = {**rate, "preset": "veryfast", "threads": "1",
                               "keyint": "1" if intra_only else "30", "bframes": "0" if intra_only else "2"}
         else:
             params = f"qp={qp}:keyint={1 if intra_only else 30}:log-level=error:pools=1:frame-threads=1"
@@ -90,7 +98,18 @@ def codec_roundtrip(frames: list[np.ndarray], codec: str, qp: int, intra_only: b
             out.mux(p)
     buf.seek(0)
     with av.open(buf) as inp:
-        return [fr.to_ndarray(format="rgb24") for fr in inp.decode(video=0)]
+        if with_qp:
+            inp.streams.video[0].codec_context.options = {"export_side_data": "venc_params"}
+        decoded = [(fr.to_ndarray(format="rgb24"), frame_qp_map(fr) if with_qp else None)
+                   for fr in inp.decode(video=0)]
+    return decoded if with_qp else [rgb for rgb, _ in decoded]
+
+
+def h264_label_map(qp_map: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Per-macroblock QP -> HxW quality labels on the model-free "psnr" curve (what training steers by)."""
+    per_block = qp_to_quality(qp_map[: -(-h // MACROBLOCK), : -(-w // MACROBLOCK)], "h264", method="psnr")
+    full = np.repeat(np.repeat(per_block.astype(np.float32), MACROBLOCK, 0), MACROBLOCK, 1)
+    return np.ascontiguousarray(full[:h, :w])
 
 
 def sample_quality(rng: np.random.Generator) -> int:
@@ -158,14 +177,23 @@ class Degrader:
 
     def _codec(self, image: np.ndarray):
         rng, p = self.rng, self.patch
-        codec = "libx265" if rng.random() < 0.3 else "libx264"
         n = int(rng.integers(3, 7))
         clean = camera_clip(image, p, n, rng)
-        qp = int(rng.integers(20, 48))
-        decoded = codec_roundtrip(clean, codec, qp, intra_only=rng.random() < 0.3)
+        intra = rng.random() < 0.3
+        if rng.random() < 0.3:
+            qp = int(rng.integers(20, 48))
+            decoded = codec_roundtrip(clean, "libx265", qp, intra)
+            i = int(rng.integers(0, min(len(decoded), len(clean))))
+            q = equivalent_jpeg_quality(clean[i], decoded[i])
+            return decoded[i], clean[i], np.full((p, p), q, np.float32)
+        crf = rng.random() < 0.5
+        decoded = codec_roundtrip(clean, "libx264", int(rng.integers(18, 46) if crf else rng.integers(20, 48)),
+                                  intra, crf=crf, with_qp=True)
         i = int(rng.integers(0, min(len(decoded), len(clean))))
-        q = equivalent_jpeg_quality(clean[i], decoded[i])
-        return decoded[i], clean[i], np.full((p, p), q, np.float32)
+        rgb, qp_map = decoded[i]
+        if qp_map is None:  # cannot happen with libx264, but never train on a made-up label
+            return self._jpeg(image)
+        return rgb, clean[i], h264_label_map(qp_map, p, p)
 
 
 def rng_int(rng: np.random.Generator, high: int) -> int:

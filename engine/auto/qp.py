@@ -44,12 +44,13 @@ def analytic_h264_quality(qp) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def load_calibration(path: Path = CALIBRATION_PATH) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """(qp, quality, method) from the calibration JSON, or None if it is missing or unusable."""
+def load_calibration(path: Path = CALIBRATION_PATH, method: str | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(qp, quality, method) from the calibration JSON (`method`, or the preferred one), or None if unusable."""
     try:
         data = json.loads(Path(path).read_text())
         methods = data["methods"]
-        for name in METHOD_PREFERENCE:
+        for name in (method,) if method else METHOD_PREFERENCE:
             if name in methods:
                 qp = np.asarray(methods[name]["qp"], dtype=np.float64)
                 quality = np.asarray(methods[name]["quality"], dtype=np.float64)
@@ -66,16 +67,17 @@ def mpeg2_qscale_to_h264_qp(qscale) -> np.ndarray:
     return 12.0 + 6.0 * np.log2(code / 0.85)
 
 
-def qp_to_quality(qp, codec: str = "h264", calibration: Path | None = None) -> np.ndarray:
+def qp_to_quality(qp, codec: str = "h264", calibration: Path | None = None, method: str | None = None) -> np.ndarray:
     """QP (scalar or array) on the `codec` scale ("h264" or "mpeg2") -> JPEG-scale quality, float64, 1..100.
 
-    `calibration` defaults to CALIBRATION_PATH (looked up at call time, so tests can point it elsewhere)."""
+    `calibration` defaults to CALIBRATION_PATH (looked up at call time, so tests can point it elsewhere); `method`
+    picks one curve of it (training labels codec frames with the model-free "psnr" curve)."""
     qp = np.asarray(qp, dtype=np.float64)
     if codec == "mpeg2":
         qp = mpeg2_qscale_to_h264_qp(qp)
     elif codec not in ("h264", ""):
         raise ValueError(f"no QP mapping for codec {codec!r}")
-    table = load_calibration(Path(calibration or CALIBRATION_PATH))
+    table = load_calibration(Path(calibration or CALIBRATION_PATH), method)
     if table is None:
         return analytic_h264_quality(qp)
     qps, qualities, _ = table
