@@ -1,0 +1,45 @@
+"""Fitting the blind head: codec frames are fitted to the trunk's restoration, not to a noisy label."""
+import numpy as np
+import torch
+
+from engine.models.quality_head import DctQualityHead
+from training.fit_quality_head import STRENGTH_GRID, db_lost, fit
+
+
+def _curve(best: float) -> torch.Tensor:
+    """A log-MSE curve over the grid with its minimum at quality `best` (0.5 dB per octave away from it)."""
+    g = torch.log(torch.tensor(STRENGTH_GRID, dtype=torch.float32))
+    return 0.5 / (10 / np.log(10)) * (g - np.log(best)).abs() / np.log(2)
+
+
+def test_db_lost_is_zero_at_the_best_strength_and_grows_away_from_it():
+    curves = _curve(45).expand(3, -1)
+    lost = db_lost(torch.log(torch.tensor([[45.0], [22.5], [95.0]])), curves)[:, 0]
+    assert abs(float(lost[0])) < 1e-5
+    assert 0.4 < float(lost[1]) < 0.6 and float(lost[2]) > 0.4
+
+
+def test_db_lost_has_a_gradient_toward_the_best():
+    log_q = torch.log(torch.tensor([[20.0]])).requires_grad_()
+    db_lost(log_q, _curve(55)[None]).sum().backward()
+    assert float(log_q.grad) < 0  # raising the quality (towards 55) lowers the loss
+    beyond = torch.log(torch.tensor([[300.0]])).requires_grad_()
+    db_lost(beyond, _curve(100)[None]).sum().backward()
+    assert float(beyond.grad) > 0  # off the grid it is pulled back, not left without a gradient
+
+
+def test_fit_follows_curves_for_codec_frames_and_labels_for_jpeg():
+    head = DctQualityHead(8)
+    gen = torch.Generator().manual_seed(0)
+    n = 200
+    f = torch.randn(n, head.feature_mean.numel(), generator=gen)
+    f[: n // 2, 0] += 4  # two kinds of input, told apart by one feature
+    q = torch.full((n,), float("nan"))
+    q[: n // 2] = 30.0  # "JPEG" rows labelled 30
+    curves = torch.full((n, len(STRENGTH_GRID)), float("nan"))
+    curves[n // 2:] = _curve(75)  # "codec" rows restore best at 75
+    fit(head, f, q, curves, steps=2000, seed=0, codec_weight=20.0)
+    with torch.no_grad():
+        pred = head.from_features(f)[:, 0]
+    assert abs(float(pred[: n // 2].median()) - 30) < 4
+    assert abs(float(pred[n // 2:].median()) - 75) < 10
