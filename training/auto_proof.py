@@ -32,10 +32,12 @@ from engine.auto.qp import load_calibration
 from engine.evaluation.metrics import psnr
 from engine.media import load_image, open_video
 from engine.media.types import ImageData
-from training.calibrate_qp import DEFAULT_DATA, FPS, _int_range, build_clips, find_photos
+from training.calibrate_qp import FPS, _int_range, build_clips, find_photos
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LIVE1 = ROOT.parent / "shared" / "data" / "test" / "LIVE1"
+# Clips from test photos: neither the model, the blind head nor the QP calibration (BSDS500 val) has seen them.
+DEFAULT_CLIP_DATA = ROOT.parent / "shared" / "data" / "test" / "BSDS500_test"
 GOAL_JPEG_DB, GOAL_H264_DB, GOAL_HEVC_RATIO = -0.2, -0.2, 0.8
 ENCODERS = {"h264": "libx264", "hevc": "libx265"}
 
@@ -276,7 +278,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch and encoder threads")
     parser.add_argument("--live1", type=Path, default=DEFAULT_LIVE1, help="photos for the JPEG part")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="photos the clips are built from")
+    parser.add_argument("--data", type=Path, default=DEFAULT_CLIP_DATA, help="photos the clips are built from")
     parser.add_argument("--limit", type=int, help="JPEG images (0 skips the JPEG part)")
     parser.add_argument("--crop", type=int)
     parser.add_argument("--qfs", type=_int_range)
