@@ -301,6 +301,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def write_report(path: Path | None, text: str) -> None:
+    """Write a report file (creating its folder); no-op without a path."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def load_restorer(model: Path | None, device: str):
     if model is None:
         from engine.restore.registry import create_restorer
@@ -335,12 +342,8 @@ def main(argv=None) -> int:
     result["seconds"] = round(time.time() - started, 1)
     markdown = to_markdown(result)
     print("\n" + markdown)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown)
+    write_report(args.json, json.dumps(result, indent=1) + "\n")
+    write_report(args.markdown, markdown)
     return 0
 
 

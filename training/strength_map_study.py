@@ -26,11 +26,22 @@ import numpy as np
 import torch
 
 from engine.auto.qp import qp_to_quality
-from training.auto_proof import DEFAULT_CLIP_DATA, decode_clip, encode_clip, load_restorer, parse_setting
+from training.auto_proof import (DEFAULT_CLIP_DATA, decode_clip, encode_clip, load_restorer, parse_setting,
+                                 write_report)
 from training.calibrate_qp import build_clips
 
 MB = 16
 DEVIATION_GAINS = (-6, -3, -1, 1, 3)
+GRID = np.arange(5, 100, 5, dtype=np.float64)  # uniform qualities every frame is restored at
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Options this study shares with training/strength_map_fit.py."""
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--settings", default="crf30,crf36,qp32,qp37")
+    parser.add_argument("--size", default="320x240")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--markdown", type=Path)
 
 
 def block_errors(clean: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -56,17 +67,23 @@ def mean_psnr_of(mses) -> float:
     return float(np.mean([10 * np.log10(255.0 ** 2 / max(m, 1e-12)) for m in mses]))
 
 
-def frame_records(restorer, clips, setting: str, grid: np.ndarray, workdir: Path, threads: int) -> list[dict]:
+def frame_records(restorer, clips, setting: str, grid: np.ndarray, workdir: Path, threads: int,
+                  keep_pixels: bool = False) -> list[dict]:
+    """Per decoded frame: block errors at every grid quality, block QP, input error (and the decoded pixels)."""
     mode, value = parse_setting(setting)
     records = []
     for i, clip in enumerate(clips):
         decoded = decode_clip(encode_clip(clip, workdir / f"{setting}_{i}.mkv", "h264", mode, value, threads),
                               len(clip))
         for clean, frame in zip(clip, decoded):
-            errors = np.stack([block_errors(clean, restorer.restore(frame.pixels, float(q))) for q in grid])
+            # one batched forward pass per frame: every grid quality at once
+            outputs = restorer.restore_batch([frame.pixels] * len(grid), [float(q) for q in grid])
+            errors = np.stack([block_errors(clean, out) for out in outputs])
             rows, cols = errors.shape[1:]
             records.append({"errors": errors, "qp": frame.qp_map[:rows, :cols].astype(np.float64),
                             "input": block_errors(clean, frame.pixels), "pixels": rows * cols * MB * MB * 3})
+            if keep_pixels:
+                records[-1]["decoded"] = frame.pixels
     return records
 
 
@@ -98,21 +115,17 @@ def to_markdown(results: dict, settings: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.strength_map_study", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path)
+    add_common_args(parser)
     parser.add_argument("--data", type=Path, default=DEFAULT_CLIP_DATA)
-    parser.add_argument("--settings", default="crf30,crf36,qp32,qp37")
     parser.add_argument("--clips", type=int, default=6)
     parser.add_argument("--frames", type=int, default=12)
-    parser.add_argument("--size", default="320x240")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     started = time.time()
     restorer = load_restorer(args.model, "cpu")
     width, height = (int(x) for x in args.size.lower().split("x"))
     clips = build_clips(args.data, args.clips, args.frames, width, height, 0)
-    grid = np.arange(5, 100, 5, dtype=np.float64)
+    grid = GRID
     results = {}
     with tempfile.TemporaryDirectory(prefix="strength_map_") as tmp:
         for setting in (s.strip() for s in args.settings.split(",") if s.strip()):
@@ -122,9 +135,7 @@ def main(argv=None) -> int:
     markdown = to_markdown(results, f"{restorer.name}, {args.clips} clips x {args.frames} frames at {args.size} "
                                     f"from {args.data.name}, quality grid 5..95 step 5, {time.time() - started:.0f} s")
     print("\n" + markdown)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown)
+    write_report(args.markdown, markdown)
     return 0
 
 
