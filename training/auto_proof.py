@@ -158,15 +158,17 @@ def decode_clip(path: Path, expected: int) -> list:
     return frames
 
 
-def run_auto(restorer, clips: list, decoded: list, per_block: bool) -> dict:
-    """Auto over every clip (one AutoStrength, reset between clips as after a seek): PSNR, qualities, sources."""
-    auto = AutoStrength(restorer, per_block=per_block)
+def run_auto(restorer, clips: list, decoded: list, per_block: bool, refine: bool = True, flatten: bool = False) -> dict:
+    """Auto over every clip (one AutoStrength, reset between clips as after a seek): PSNR, qualities, sources.
+    `flatten`: restore at the mean of Auto's map instead of the map (its level without its spatial pattern)."""
+    auto = AutoStrength(restorer, per_block=per_block, refine=refine)
     scores, qualities, sources = [], [], Counter()
     for clean_clip, dec_clip in zip(clips, decoded):
         auto.reset()
         for clean, frame in zip(clean_clip, dec_clip):
             decision = auto.for_frame(frame)
-            scores.append(psnr(clean, restorer.restore(frame.pixels, decision.quality)))
+            quality = decision.mean_quality if flatten else decision.quality
+            scores.append(psnr(clean, restorer.restore(frame.pixels, quality)))
             qualities.append(decision.mean_quality)
             sources[decision.source] += 1
     return {"psnr": float(np.mean(scores)), "quality": float(np.mean(qualities)), "sources": dict(sources)}
@@ -195,8 +197,14 @@ def video_rows(restorer, clips: list, codec: str, settings: list[tuple[str, int]
                "best_fixed": best_psnr, "sweep": {str(q): round(s, 3) for q, s in curve.items()}}
         if codec == "h264":
             frame, block = run_auto(restorer, clips, decoded, False), run_auto(restorer, clips, decoded, True)
+            # What the QP map alone does, next to Auto's map (the QP map corrected by the strength refiner).
+            plain = run_auto(restorer, clips, decoded, True, refine=False) if restorer.has_strength_refiner else block
+            level = run_auto(restorer, clips, decoded, True, flatten=True)  # how much is the map's spatial pattern
             row.update({"per_frame": frame["psnr"], "per_frame_quality": frame["quality"], "per_block": block["psnr"],
-                        "per_block_quality": block["quality"], "auto_sources": block["sources"]})
+                        "per_block_quality": block["quality"], "auto_sources": block["sources"],
+                        "refined": restorer.has_strength_refiner, "qp_map_only": plain["psnr"],
+                        "qp_map_minus_frame": plain["psnr"] - frame["psnr"],
+                        "map_mean_minus_frame": level["psnr"] - frame["psnr"]})
             row["block_minus_best"] = row["per_block"] - best_psnr
             row["block_minus_frame"] = row["per_block"] - row["per_frame"]
             crf_ok = mode != "crf" or row["block_minus_frame"] > 0
@@ -242,14 +250,23 @@ def to_markdown(result: dict) -> str:
     if result["h264"]:
         lines += ["### H.264 (libx264, QP from the bitstream)", "",
                   "| setting | mean QP I/P/B | input | best fixed (q) | Auto per-frame (mean q) | Auto per-block "
-                  "(mean q) | per-block − best | per-block − per-frame | goal |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|:---:|"]
+                  "(mean q) | per-block − best | per-block − per-frame | map's mean − per-frame | QP map alone − per-frame "
+                  "| goal |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
         for r in result["h264"]:
             qps = "/".join(f"{r['qp_by_type'].get(t, float('nan')):.1f}" for t in "IPB")
             lines.append(f"| {r['setting']} | {qps} | {r['input']:.2f} | {r['best_fixed']:.2f} ({r['best_quality']}) "
                          f"| {r['per_frame']:.2f} ({r['per_frame_quality']:.1f}) | {r['per_block']:.2f} "
                          f"({r['per_block_quality']:.1f}) | {r['block_minus_best']:+.2f} | "
-                         f"{r['block_minus_frame']:+.2f} | {_ok(r['goal_met'])} |")
+                         f"{r['block_minus_frame']:+.3f} | {r['map_mean_minus_frame']:+.3f} | {r['qp_map_minus_frame']:+.3f} | "
+                         f"{_ok(r['goal_met'])} |")
+        refined = any(r.get("refined") for r in result["h264"])
+        lines += ["", "Auto per-block = " + ("the per-macroblock QP map corrected by the model's strength refiner "
+                                             "(engine/models/strength_refiner.py); map's mean = one strength per frame at "
+                                             "that map's mean (its level without its spatial pattern); QP map "
+                                             "alone = without the refiner."
+                                             if refined else "the per-macroblock QP map (this model has no "
+                                             "strength refiner).")]
         lines.append("")
     if result["hevc"]:
         lines += ["### HEVC (libx265, no QP side data: blind head + temporal smoothing)", "",

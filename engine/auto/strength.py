@@ -42,11 +42,12 @@ class AutoStrength:
     """Picks the quality per image/frame. One instance per clip: it remembers the blind estimate's running mean."""
 
     def __init__(self, restorer, *, per_block: bool = True, smoothing: float = 0.8,
-                 default_quality: float = DEFAULT_QUALITY) -> None:
+                 default_quality: float = DEFAULT_QUALITY, refine: bool = True) -> None:
         if not 0.0 <= smoothing < 1.0:
             raise ValueError("smoothing must be in [0, 1)")
         self.restorer = restorer
         self.per_block = per_block
+        self.refine = refine  # let the restorer's strength refiner correct per-block QP maps (if it has one)
         self.smoothing = smoothing  # weight of the past in the EMA; 0 = no smoothing
         self.default_quality = float(default_quality)
         self._ema: float | None = None
@@ -75,7 +76,12 @@ class AutoStrength:
         if frame.qp_map is not None and frame.qp_map.size and frame.qp_codec:
             if self.per_block:
                 h, w = frame.pixels.shape[:2]
-                return _decision(quality_map_from_qp(frame.qp_map, h, w, frame.qp_codec), "qp")
+                qmap = quality_map_from_qp(frame.qp_map, h, w, frame.qp_codec)
+                # The QP says how coarsely each block was quantised; a restorer with a strength refiner corrects
+                # that map with what the decoded pixels show (engine/models/strength_refiner.py).
+                if self.refine and getattr(self.restorer, "has_strength_refiner", False):
+                    qmap = self.restorer.refine_quality_map(frame.pixels, qmap)
+                return _decision(qmap, "qp")
             # one value per frame: the quality of the frame's mean quantiser step (QP is logarithmic in it)
             return _decision(float(qp_to_quality(float(np.mean(frame.qp_map)), frame.qp_codec)), "qp")
         estimate = self._blind(frame.pixels)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .restora_net import RestoraNet
@@ -52,7 +52,7 @@ def list_models(models_dir: Path | None = None) -> list[ModelSpec]:
     for path in sorted(models_dir.glob("*.safetensors")):
         try:
             specs.append(_spec_from_file(path))
-        except (ValueError, OSError):
+        except (ValueError, OSError, SafetensorError):
             continue  # a foreign or damaged file must not break the app
     return specs
 

@@ -51,6 +51,7 @@ class Restorer(ABC):
     title: str = ""
     supports_quality_map: bool = False  # accepts an HxW quality map, not only a scalar
     has_blind_head: bool = False  # can estimate quality from pixels
+    has_strength_refiner: bool = False  # can refine a codec frame's per-macroblock quality map from its pixels
 
     @property
     def device(self) -> str:
@@ -63,6 +64,11 @@ class Restorer(ABC):
     def estimate_quality(self, image: np.ndarray) -> float | None:
         """Blind quality estimate (JPEG scale) or None when this restorer cannot tell."""
         return None
+
+    def refine_quality_map(self, image: np.ndarray, quality_map: np.ndarray) -> np.ndarray:
+        """The per-macroblock quality map (from the codec's QPs) this restorer should be steered by for `image`;
+        default: the map unchanged."""
+        return quality_map
 
     def close(self) -> None:
         """Release device memory; default does nothing."""

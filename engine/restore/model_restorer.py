@@ -6,6 +6,7 @@ import torch
 
 from ..cancel import CancelToken, check
 from ..device import resolve_device, use_half
+from ..models.refiners import load_refiner
 from ..models.registry import ModelSpec, build_model
 from ..models.restora_net import MULTIPLE
 from .accelerate import make_forward
@@ -31,6 +32,9 @@ class ModelRestorer(Restorer):
         self.overlap = overlap
         self.on_notice = on_notice or (lambda msg: None)
         self._model = build_model(spec)
+        # Only a refiner trained through exactly these weights (see engine/models/refiners.py).
+        self._refiner = load_refiner(spec.name, spec.path)
+        self.has_strength_refiner = self._refiner is not None
         self.accelerate = accelerate
         self._place()
 
@@ -39,6 +43,8 @@ class ModelRestorer(Restorer):
         self._model = self._model.to(self._device, memory_format=torch.channels_last)
         self._model = self._model.half() if self.half else self._model.float()
         self._forward, self.acceleration = make_forward(self._model, self._device, self.accelerate)
+        if self._refiner is not None:  # tiny and run once per frame: float32 everywhere
+            self._refiner = self._refiner.to(self._device).float()
 
     @property
     def device(self) -> str:
@@ -123,6 +129,17 @@ class ModelRestorer(Restorer):
         ch, cw = min(h, HEAD_CROP), min(w, HEAD_CROP)
         y0, x0 = (h - ch) // 2, (w - cw) // 2
         return float(self._model.predict_quality(x[..., y0:y0 + ch, x0:x0 + cw]).float().item())
+
+    @torch.inference_mode()
+    def refine_quality_map(self, image: np.ndarray, quality_map: np.ndarray) -> np.ndarray:
+        if self._refiner is None:
+            return quality_map
+        x, _ = self._to_tensor(image)
+        q = np.asarray(quality_map, dtype=np.float32)
+        if q.shape != tuple(x.shape[-2:]):
+            raise ValueError(f"quality map {q.shape} does not match image {tuple(x.shape[-2:])}")
+        refined = self._refiner(x.float(), torch.from_numpy(q)[None, None].to(self._device))
+        return refined[0, 0].cpu().numpy()
 
     def close(self) -> None:
         self._model = self._model.cpu()
