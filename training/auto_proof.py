@@ -43,7 +43,7 @@ ENCODERS = {"h264": "libx264", "hevc": "libx265"}
 
 # name: (jpeg images, crop, QFs, clips, frames, size, H.264 settings, HEVC settings, quality grid)
 PRESETS = {
-    "default": (10, 256, "10,20,30,40", 6, 12, "320x240", "qp27,qp32,qp37,qp42,crf30,crf36", "qp32,qp37,crf30",
+    "default": (10, 256, "10,20,30,40", 12, 12, "320x240", "qp27,qp32,qp37,qp42,crf30,crf36", "qp32,qp37,crf30",
                 "5:95:10"),
     "quick": (4, 192, "10,20,30,40", 3, 8, "256x192", "qp32,qp42,crf30,crf36", "qp37,crf30", "10:90:20"),
 }
@@ -142,7 +142,12 @@ def encode_clip(frames: list, path: Path, codec: str, mode: str, value: int, thr
     with av.open(str(path), "w", format="matroska") as out:
         stream = out.add_stream(ENCODERS[codec], rate=FPS)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        params = "log-level=none" if codec == "h264" else f"log-level=none:frame-threads=1:pools={threads}"
+        # x264 gave a different CRF encode on every run, even single-threaded (its SIMD mb-tree code) and with frame
+        # threads even without SIMD, which moved the CRF rows by ~0.003 dB between runs: one thread, C path only.
+        if codec == "h264":
+            params, threads = "log-level=none:asm=0", 1
+        else:
+            params = f"log-level=none:frame-threads=1:pools={threads}"
         stream.options = {mode: str(value), f"{ENCODERS[codec][3:]}-params": params, "threads": str(threads)}
         for rgb in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
@@ -162,16 +167,27 @@ def run_auto(restorer, clips: list, decoded: list, per_block: bool, refine: bool
     """Auto over every clip (one AutoStrength, reset between clips as after a seek): PSNR, qualities, sources.
     `flatten`: restore at the mean of Auto's map instead of the map (its level without its spatial pattern)."""
     auto = AutoStrength(restorer, per_block=per_block, refine=refine)
-    scores, qualities, sources = [], [], Counter()
+    scores, per_clip, qualities, sources = [], [], [], Counter()
     for clean_clip, dec_clip in zip(clips, decoded):
         auto.reset()
+        start = len(scores)
         for clean, frame in zip(clean_clip, dec_clip):
             decision = auto.for_frame(frame)
             quality = decision.mean_quality if flatten else decision.quality
             scores.append(psnr(clean, restorer.restore(frame.pixels, quality)))
             qualities.append(decision.mean_quality)
             sources[decision.source] += 1
-    return {"psnr": float(np.mean(scores)), "quality": float(np.mean(qualities)), "sources": dict(sources)}
+        per_clip.append(float(np.mean(scores[start:])))
+    return {"psnr": float(np.mean(scores)), "per_clip": per_clip, "quality": float(np.mean(qualities)),
+            "sources": dict(sources)}
+
+
+def paired_spread(a: dict, b: dict) -> tuple[float, int]:
+    """Standard error over clips of a - b (clips are the independent units: frames of one clip correlate) and the
+    number of clips where a wins."""
+    diffs = np.subtract(a["per_clip"], b["per_clip"])
+    se = float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("nan")
+    return se, int((diffs > 0).sum())
 
 
 def qp_by_type(decoded: list) -> dict:
@@ -207,6 +223,8 @@ def video_rows(restorer, clips: list, codec: str, settings: list[tuple[str, int]
                         "map_mean_minus_frame": level["psnr"] - frame["psnr"]})
             row["block_minus_best"] = row["per_block"] - best_psnr
             row["block_minus_frame"] = row["per_block"] - row["per_frame"]
+            row["block_minus_frame_se"], row["block_wins"] = paired_spread(block, frame)
+            row["clips"] = len(clips)
             crf_ok = mode != "crf" or row["block_minus_frame"] > 0
             row["goal_met"] = row["block_minus_best"] >= GOAL_H264_DB and crf_ok
             print(f"H.264 {row['setting']}: input {row['input']:.2f}  best fixed {best_psnr:.2f} (q {best_q})  "
@@ -258,13 +276,16 @@ def to_markdown(result: dict) -> str:
             lines.append(f"| {r['setting']} | {qps} | {r['input']:.2f} | {r['best_fixed']:.2f} ({r['best_quality']}) "
                          f"| {r['per_frame']:.2f} ({r['per_frame_quality']:.1f}) | {r['per_block']:.2f} "
                          f"({r['per_block_quality']:.1f}) | {r['block_minus_best']:+.2f} | "
-                         f"{r['block_minus_frame']:+.3f} | {r['map_mean_minus_frame']:+.3f} | {r['qp_map_minus_frame']:+.3f} | "
+                         f"{r['block_minus_frame']:+.3f} ± {r['block_minus_frame_se']:.3f} ({r['block_wins']}/{r['clips']}) | "
+                         f"{r['map_mean_minus_frame']:+.3f} | {r['qp_map_minus_frame']:+.3f} | "
                          f"{_ok(r['goal_met'])} |")
         refined = any(r.get("refined") for r in result["h264"])
         lines += ["", "Auto per-block = " + ("the per-macroblock QP map corrected by the model's strength refiner "
                                              "(engine/models/strength_refiner.py); map's mean = one strength per frame at "
                                              "that map's mean (its level without its spatial pattern); QP map "
-                                             "alone = without the refiner."
+                                             "alone = without the refiner. "
+                                             "Per-block − per-frame: mean ± standard error over clips (clips where "
+                                             "per-block wins / clips)."
                                              if refined else "the per-macroblock QP map (this model has no "
                                              "strength refiner).")]
         lines.append("")

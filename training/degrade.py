@@ -73,9 +73,10 @@ def camera_clip(rgb: np.ndarray, size: int, frames: int, rng: np.random.Generato
 
 
 def codec_roundtrip(frames: list[np.ndarray], codec: str, qp: int, intra_only: bool, crf: bool = False,
-                    with_qp: bool = False) -> list:
+                    with_qp: bool = False, preset: str | None = None) -> list:
     """Encode a short clip with libx264/libx265 at constant QP (or CRF, x264's adaptive quantisation on) and decode
-    it back: RGB frames, or (RGB, per-macroblock QP or None) pairs with `with_qp` (H.264 exports QP maps)."""
+    it back: RGB frames, or (RGB, per-macroblock QP or None) pairs with `with_qp` (H.264 exports QP maps).
+    `preset`: the encoder preset (default veryfast for x264, ultrafast for x265: cheap for on-the-fly training)."""
     h, w = frames[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format="matroska") as out:
@@ -83,11 +84,12 @@ def codec_roundtrip(frames: list[np.ndarray], codec: str, qp: int, intra_only: b
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         if codec == "libx264":
             rate = {"crf": str(qp)} if crf else {"qp": str(qp)}
-            stream.options = {**rate, "preset": "veryfast", "threads": "1",
+            stream.options = {**rate, "preset": preset or "veryfast", "threads": "1",
                               "keyint": "1" if intra_only else "30", "bframes": "0" if intra_only else "2"}
         else:
-            params = f"qp={qp}:keyint={1 if intra_only else 30}:log-level=error:pools=1:frame-threads=1"
-            stream.options = {"x265-params": params, "preset": "ultrafast"}
+            rate = f"crf={qp}" if crf else f"qp={qp}"
+            params = f"{rate}:keyint={1 if intra_only else 30}:log-level=error:pools=1:frame-threads=1"
+            stream.options = {"x265-params": params, "preset": preset or "ultrafast"}
         stream.time_base = Fraction(1, 25)
         for i, f in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(f, format="rgb24")

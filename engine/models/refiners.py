@@ -1,17 +1,18 @@
 """Where strength refiners live and when one may be used.
 
 A refiner is trained through one exact set of restoration weights (it learns what *they* respond to), so its file
-records their SHA-256 and is only loaded next to those weights: after the restorer is retrained, Auto falls back to
-the plain QP map until the refiner is retrained too (training/fit_strength_refiner.py).
+records a SHA-256 of their restoration tensors (not the blind head's, which may be refitted) and is only loaded next
+to those weights: after the restorer is retrained, Auto falls back to the plain QP map until the refiner is retrained
+too (training/fit_strength_refiner.py).
 Files: resources/models/refiners/<model name>.safetensors (a sub-folder, so the model list never sees them).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
@@ -21,18 +22,23 @@ REFINERS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "r
 ARCH = "strength-refiner"
 
 
-@lru_cache(maxsize=8)
-def _digest_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# The blind quality head shares the model file but not the restoration path the refiner learned, so refitting the
+# head (training/fit_quality_head.py) leaves the digest, and the refiner, valid.
+NOT_RESTORATION = ("quality_head.",)
 
 
 def weights_digest(path: Path) -> str:
-    stat = Path(path).stat()
-    return _digest_cached(str(path), stat.st_size, stat.st_mtime_ns)
+    """SHA-256 of the architecture config and every restoration tensor (name, dtype, shape, bytes): not the head."""
+    h = hashlib.sha256()
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        config = {k: v for k, v in json.loads(meta.get("config") or "{}").items() if not k.startswith("head")}
+        h.update(json.dumps([meta.get("arch"), config], sort_keys=True).encode())
+        for name in sorted(k for k in f.keys() if not k.startswith(NOT_RESTORATION)):
+            tensor = f.get_tensor(name).contiguous()
+            h.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+            h.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def refiner_path(model_name: str, refiners_dir: Path | None = None) -> Path:

@@ -3,6 +3,7 @@ and used by Auto's per-block path only when it belongs to the restorer."""
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
 from engine.auto import AutoStrength
 from engine.auto.qp import quality_map_from_qp
@@ -82,6 +83,25 @@ def test_refiner_loads_only_beside_the_weights_it_was_trained_through(tmp_path):
     spec.path.write_bytes(spec.path.read_bytes()[:-4] + b"\x00\x00\x00\x00")  # different bytes, new digest
     assert load_refiner("tiny", spec.path, tmp_path / "ref") is None
     refiner_path("tiny", tmp_path / "ref").write_bytes(b"not a safetensors file")
+    assert load_refiner("tiny", spec.path, tmp_path / "ref") is None
+
+
+def test_refitting_the_blind_head_keeps_the_refiner_but_trunk_changes_do_not(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    spec = _tiny_model(tmp_path / "tiny.safetensors")
+    save_refiner(_trained_looking(), refiner_path("tiny", tmp_path / "ref"), "tiny", weights_digest(spec.path))
+    with safe_open(str(spec.path), framework="pt") as f:
+        meta = f.metadata()
+    state = load_file(str(spec.path))
+    head = {k: v + 0.5 if k.startswith("quality_head.") and v.is_floating_point() else v for k, v in state.items()}
+    assert any(k.startswith("quality_head.") for k in state)
+    save_file(head, str(spec.path), metadata=meta)
+    assert load_refiner("tiny", spec.path, tmp_path / "ref") is not None  # the head is not what the refiner learned
+    trunk = dict(head)
+    name = next(k for k in state if not k.startswith("quality_head.") and state[k].is_floating_point())
+    trunk[name] = trunk[name] * 1.01
+    save_file(trunk, str(spec.path), metadata=meta)
     assert load_refiner("tiny", spec.path, tmp_path / "ref") is None
 
 
