@@ -20,7 +20,7 @@ _EXPORTS = {
     "open_video": "engine.media", "apply_rotation": "engine.media", "VideoReader": "engine.media",
     # auto strength
     "AutoStrength": "engine.auto", "StrengthDecision": "engine.auto", "resolve_strength": "engine.auto",
-    "estimate_jpeg_quality": "engine.auto", "qp_to_quality": "engine.auto",
+    "estimate_jpeg_quality": "engine.auto", "qp_to_quality": "engine.auto", "frame_quality": "engine.auto",
     # export (video: resumable, faithful timing/audio/metadata; stills: PNG/JPEG/WebP)
     "ExportSettings": "engine.export", "ExportProgress": "engine.export", "ExportReport": "engine.export",
     "export_video": "engine.export", "export_image": "engine.export", "CODECS": "engine.export",

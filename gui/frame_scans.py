@@ -88,7 +88,7 @@ class ClipScan(_BackgroundJob):
                 qp = quality = None
                 if frame.qp_map is not None and frame.qp_map.size:
                     qp = float(np.mean(frame.qp_map))
-                    quality = float(np.mean(engine.qp_to_quality(frame.qp_map, frame.qp_codec or "h264")))
+                    quality = engine.frame_quality(frame.qp_map, frame.qp_codec or "h264", frame.pict_type)
                 pending.append((frame.index, frame.pict_type, qp, quality))
                 if time.perf_counter() - last >= BATCH_INTERVAL_S:
                     self.batch.emit(pending)

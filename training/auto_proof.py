@@ -163,10 +163,12 @@ def decode_clip(path: Path, expected: int) -> list:
     return frames
 
 
-def run_auto(restorer, clips: list, decoded: list, per_block: bool, refine: bool = True, flatten: bool = False) -> dict:
+def run_auto(restorer, clips: list, decoded: list, per_block: bool, refine: bool = True, flatten: bool = False,
+             frame_types: bool = True) -> dict:
     """Auto over every clip (one AutoStrength, reset between clips as after a seek): PSNR, qualities, sources.
-    `flatten`: restore at the mean of Auto's map instead of the map (its level without its spatial pattern)."""
-    auto = AutoStrength(restorer, per_block=per_block, refine=refine)
+    `flatten`: restore at the mean of Auto's map instead of the map (its level without its spatial pattern);
+    `frame_types`: with the fitted I/P/B correction (False: the QP curve alone)."""
+    auto = AutoStrength(restorer, per_block=per_block, refine=refine, frame_types=frame_types)
     scores, per_clip, qualities, sources = [], [], [], Counter()
     for clean_clip, dec_clip in zip(clips, decoded):
         auto.reset()
@@ -216,11 +218,13 @@ def video_rows(restorer, clips: list, codec: str, settings: list[tuple[str, int]
             # What the QP map alone does, next to Auto's map (the QP map corrected by the strength refiner).
             plain = run_auto(restorer, clips, decoded, True, refine=False) if restorer.has_strength_refiner else block
             level = run_auto(restorer, clips, decoded, True, flatten=True)  # how much is the map's spatial pattern
+            untyped = run_auto(restorer, clips, decoded, False, frame_types=False)  # without the I/P/B correction
             row.update({"per_frame": frame["psnr"], "per_frame_quality": frame["quality"], "per_block": block["psnr"],
                         "per_block_quality": block["quality"], "auto_sources": block["sources"],
                         "refined": restorer.has_strength_refiner, "qp_map_only": plain["psnr"],
                         "qp_map_minus_frame": plain["psnr"] - frame["psnr"],
-                        "map_mean_minus_frame": level["psnr"] - frame["psnr"]})
+                        "map_mean_minus_frame": level["psnr"] - frame["psnr"],
+                        "frame_types_gain": frame["psnr"] - untyped["psnr"]})
             row["block_minus_best"] = row["per_block"] - best_psnr
             row["block_minus_frame"] = row["per_block"] - row["per_frame"]
             row["block_minus_frame_se"], row["block_wins"] = paired_spread(block, frame)
@@ -269,8 +273,8 @@ def to_markdown(result: dict) -> str:
         lines += ["### H.264 (libx264, QP from the bitstream)", "",
                   "| setting | mean QP I/P/B | input | best fixed (q) | Auto per-frame (mean q) | Auto per-block "
                   "(mean q) | per-block − best | per-block − per-frame | map's mean − per-frame | QP map alone − per-frame "
-                  "| goal |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+                  "| I/P/B correction (per-frame) | goal |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
         for r in result["h264"]:
             qps = "/".join(f"{r['qp_by_type'].get(t, float('nan')):.1f}" for t in "IPB")
             lines.append(f"| {r['setting']} | {qps} | {r['input']:.2f} | {r['best_fixed']:.2f} ({r['best_quality']}) "
@@ -278,12 +282,14 @@ def to_markdown(result: dict) -> str:
                          f"({r['per_block_quality']:.1f}) | {r['block_minus_best']:+.2f} | "
                          f"{r['block_minus_frame']:+.3f} ± {r['block_minus_frame_se']:.3f} ({r['block_wins']}/{r['clips']}) | "
                          f"{r['map_mean_minus_frame']:+.3f} | {r['qp_map_minus_frame']:+.3f} | "
-                         f"{_ok(r['goal_met'])} |")
+                         f"{r.get('frame_types_gain', 0.0):+.3f} | {_ok(r['goal_met'])} |")
         refined = any(r.get("refined") for r in result["h264"])
         lines += ["", "Auto per-block = " + ("the per-macroblock QP map corrected by the model's strength refiner "
                                              "(engine/models/strength_refiner.py); map's mean = one strength per frame at "
                                              "that map's mean (its level without its spatial pattern); QP map "
-                                             "alone = without the refiner. "
+                                             "alone = without the refiner. I/P/B correction = per-frame Auto "
+                                             "with the fitted picture-type factor minus without it (per-block "
+                                             "Auto applies it only without a refiner; engine/auto/qp.py). "
                                              "Per-block − per-frame: mean ± standard error over clips (clips where "
                                              "per-block wins / clips)."
                                              if refined else "the per-macroblock QP map (this model has no "

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engine.auto.qp import CALIBRATION_PATH, analytic_h264_quality
+from engine.auto.qp import CALIBRATION_PATH, analytic_h264_quality, read_calibration_file, write_calibration_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "train" / "BSDS500_val"
@@ -162,15 +162,11 @@ def fit_equal_step_ratio(qp: list, quality: list) -> float:
 
 # --- output --------------------------------------------------------------------------------------------------
 def write_calibration(path: Path, method: str, result: dict, settings: dict) -> None:
-    path = Path(path)
-    data = json.loads(path.read_text()) if path.exists() else {}
+    data = read_calibration_file(path)
     data.update({"format": 1, "codec": "h264", "x": "H.264 QP (0..51)", "y": "JPEG-scale quality (IJG 1..100)"})
     data.setdefault("methods", {})[method] = {**result, "settings": settings,
                                               "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
+    write_calibration_file(path, data)
 
 
 def _font(size: int):

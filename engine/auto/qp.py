@@ -61,6 +61,68 @@ def load_calibration(path: Path = CALIBRATION_PATH, method: str | None = None
     return None
 
 
+def read_calibration_file(path: Path = CALIBRATION_PATH) -> dict:
+    """The calibration JSON as a dict ({} when missing or unreadable): for the tools that add to it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_calibration_file(path: Path, data: dict) -> None:
+    """Write the calibration JSON through a temporary file, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+
+
+@lru_cache(maxsize=4)
+def load_frame_type_offsets(path: Path = CALIBRATION_PATH) -> dict | None:
+    """{("flat"|"varying", "I"|"P"|"B"): (qp array, log-quality offset array)} for H.264, from
+    training/fit_frame_types.py, or None without a usable fit."""
+    try:
+        tables = read_calibration_file(path)["frame_types"]["h264"]
+        out = {}
+        for rate_control, per_type in tables.items():
+            for kind, table in per_type.items():
+                qp, offset = np.asarray(table["qp"], np.float64), np.asarray(table["offset"], np.float64)
+                if qp.size and qp.shape == offset.shape and np.all(np.diff(qp) >= 0):
+                    out[(rate_control, kind)] = (qp, offset)
+        return out or None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def frame_type_factor(pict_type: str, qp_map, codec: str = "h264", calibration: Path | None = None) -> float:
+    """How much to scale the quality a frame's QP maps to, for its picture type (I/P/B) and rate control.
+
+    The QP curve is measured with every frame at one QP. In real encodes a B frame (a higher QP, but averaged
+    predictions from better frames) restores best at a higher quality than its QP says, an I frame at a slightly
+    lower one, and by how much depends on the rate control: a QP map with one value is constant-QP encoding, a
+    varying one is CRF/ABR (adaptive quantisation, mb-tree). The factor is e^offset, the offset interpolated in the
+    fitted table at the frame's mean QP; 1 without a fit or for codecs it was not fitted on."""
+    if codec != "h264":
+        return 1.0
+    fit = load_frame_type_offsets(Path(calibration or CALIBRATION_PATH))
+    qp_map = np.asarray(qp_map, dtype=np.float64)
+    rate_control = "flat" if np.ptp(qp_map) == 0 else "varying"
+    if fit is None or (rate_control, pict_type) not in fit:
+        return 1.0
+    qps, offsets = fit[(rate_control, pict_type)]
+    return float(np.exp(np.interp(float(qp_map.mean()), qps, offsets)))
+
+
+def frame_quality(qp_map: np.ndarray, codec: str = "h264", pict_type: str = "?", frame_types: bool = True) -> float:
+    """One quality for a whole frame: that of its mean QP (QP is logarithmic in the quantiser step), scaled for
+    its picture type. What Auto uses per frame, and what the quality plot draws."""
+    factor = frame_type_factor(pict_type, qp_map, codec) if frame_types else 1.0
+    quality = float(qp_to_quality(float(np.mean(qp_map)), codec)) * factor
+    return float(np.clip(quality, MIN_QUALITY, MAX_QUALITY))
+
+
 def mpeg2_qscale_to_h264_qp(qscale) -> np.ndarray:
     """FFmpeg's exported MPEG-1/2 quantiser_scale (= 2 x the 1..31 code for linear scale) -> H.264-equivalent QP."""
     code = np.maximum(np.asarray(qscale, dtype=np.float64) / 2.0, 0.5)

@@ -114,3 +114,29 @@ def test_mpeg2_quantiser_scale_goes_through_its_own_mapping(tmp_path, tiny):
     expected = qp_to_quality(frame.qp_map, "mpeg2")
     np.testing.assert_allclose(decision.quality[::16, ::16], expected, rtol=1e-5)
     assert not np.allclose(expected, qp_to_quality(frame.qp_map, "h264"))  # not read as H.264 QP
+
+
+def test_picture_type_factor_scales_both_auto_modes(tmp_path, tiny, monkeypatch):
+    import json
+
+    from engine.auto import qp as qp_module
+
+    table = tmp_path / "typed.json"
+    table.write_text(json.dumps({"methods": {"psnr": {"qp": [20, 40], "quality": [80.0, 20.0]}},
+                                 "frame_types": {"h264": {"flat": {"I": {"qp": [10, 50], "offset": [-0.2, -0.2]}}}}}))
+    monkeypatch.setattr(qp_module, "CALIBRATION_PATH", table)
+    qp_module.load_calibration.cache_clear()
+    qp_module.load_frame_type_offsets.cache_clear()
+    try:
+        path = make_clip(tmp_path / "qp.mp4", n=3, w=64, h=48, options={"qp": "30"})
+        with open_video(path, with_qp=True) as reader:
+            frame = next(reader.frames())
+        assert frame.pict_type == "I"
+        for per_block in (False, True):
+            typed = AutoStrength(tiny, per_block=per_block).for_frame(frame)
+            plain = AutoStrength(tiny, per_block=per_block, frame_types=False).for_frame(frame)
+            assert typed.mean_quality == pytest.approx(plain.mean_quality * np.exp(-0.2), rel=1e-5)
+            assert plain.mean_quality == pytest.approx(80 - 3 * (frame.qp_map.mean() - 20), abs=0.5)  # the table
+    finally:
+        qp_module.load_calibration.cache_clear()
+        qp_module.load_frame_type_offsets.cache_clear()
