@@ -1,6 +1,9 @@
 """Device choice: CUDA -> MPS -> CPU, and whether half precision is worth using there."""
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -29,3 +32,43 @@ def resolve_device(name: str = "auto") -> torch.device:
 def use_half(device: torch.device) -> bool:
     # fp16 only pays (and is only safe for our convs) on CUDA.
     return device.type == "cuda"
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16_units() -> bool:
+    """True where oneDNN runs bfloat16 convolutions natively (Intel AMX / AVX512-BF16, AMD Zen 4+).
+
+    Elsewhere torch emulates bf16 and it is slower than float32, so Auto must not pick it there."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: no cheap way to ask, stay with float32
+        return False
+    return torch.backends.mkldnn.is_available() and ("amx_bf16" in flags or "avx512_bf16" in flags)
+
+
+def choose_precision(device: torch.device, model_allows: bool, wanted: str = "auto") -> str:
+    """fp16 on CUDA, bf16 on CPUs with bf16 units, fp32 otherwise. RESTORA_PRECISION=fp32 forces full precision."""
+    wanted = (os.environ.get("RESTORA_PRECISION") or wanted or "auto").lower()
+    if wanted not in PRECISIONS:
+        raise ValueError(f"unknown precision {wanted!r}; choose from {', '.join(PRECISIONS)}")
+    if not model_allows or wanted == "fp32":
+        return "fp32"
+    if device.type == "cuda":
+        return "bf16" if wanted == "bf16" else "fp16"
+    if device.type == "cpu" and (wanted == "bf16" or (wanted == "auto" and cpu_has_bf16_units())):
+        return "bf16"
+    return "fp32"
+
+
+def set_precision_for_process(value: str) -> None:
+    """The CLIs' --precision: one setting for every restorer this process builds (export and evaluation too)."""
+    if value not in PRECISIONS:
+        raise ValueError(f"unknown precision {value!r}; choose from {', '.join(PRECISIONS)}")
+    if value == "auto":
+        os.environ.pop("RESTORA_PRECISION", None)
+    else:
+        os.environ["RESTORA_PRECISION"] = value

@@ -91,4 +91,4 @@ class RestorerReady:
     name: str
     title: str
     device: str
-    precision: str = "fp32"  # "fp16" where the model runs in half precision (CUDA)
+    precision: str = "fp32"  # "fp16" on CUDA, "bf16" on CPUs with bf16 units (the model's convolutions)

@@ -211,7 +211,7 @@ class EngineWorker(QObject):
 
     def _announce_restorer(self, request_id: int) -> None:
         r = self._restorer
-        precision = "fp16" if getattr(r, "half", False) else "fp32"
+        precision = getattr(r, "precision", "fp32")
         self.restorerReady.emit(RestorerReady(request_id, r.name, r.title or r.name, r.device, precision))
 
     def _frame(self, media: _Media, t: float):

@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
                                                     self.device_combo.currentData() or "auto"))
 
     def _on_restorer_ready(self, ready) -> None:
-        precision = " fp16" if ready.precision == "fp16" else ""
+        precision = "" if ready.precision == "fp32" else f" {ready.precision}"
         self.engine_label.setText(f"{ready.name} on {ready.device}{precision}")
         self.engine_label.setToolTip(ready.title)
 

@@ -14,6 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("what", choices=["model", "export"], help="what to measure")
     parser.add_argument("--model", default=None, help="restorer name (default: the device's default model)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                        help="model arithmetic: auto = fp16 on CUDA, bf16 on CPUs with bf16 units, else fp32")
     parser.add_argument("--size", nargs="+", default=["1280x720", "1920x1080"], help="WxH frame sizes (model; export uses the first for its synthetic clip)")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=1, help="frames per forward pass (model)")
@@ -48,9 +50,10 @@ def bench_model(args) -> dict:
     restorer = create_restorer(args.model, args.device)
     if isinstance(restorer, ModelRestorer) and args.accelerate != "auto":
         restorer = ModelRestorer(restorer.spec, device=args.device, accelerate=args.accelerate)
+    precision = getattr(restorer, "precision", "n/a")
     cuda = restorer.device == "cuda"
     results = {"model": restorer.name, "device": restorer.device, "threads": torch.get_num_threads(),
-               "acceleration": getattr(restorer, "acceleration", "n/a"), "sizes": {}}
+               "acceleration": getattr(restorer, "acceleration", "n/a"), "precision": precision, "sizes": {}}
     for size in args.size:
         w, h = (int(v) for v in size.lower().split("x"))
         frames = [_frame(w, h)] * args.batch
@@ -87,6 +90,9 @@ def bench_export(args) -> dict:
 
 
 def run(args) -> int:
+    from ..device import set_precision_for_process
+
+    set_precision_for_process(args.precision)
     result = bench_model(args) if args.what == "model" else bench_export(args)
     if args.json:
         print(json.dumps(result, indent=1))

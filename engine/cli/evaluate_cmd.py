@@ -41,6 +41,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--time-repeats", type=int, default=3, help="timed runs per method (median reported)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu", help="device for Restora models (cpu, cuda, auto)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                        help="model arithmetic: auto = fp16 on CUDA, bf16 on CPUs with bf16 units, else fp32")
     parser.add_argument("--data-root", type=Path, default=None, help="shared data folder for --preset")
     parser.add_argument("--weights-dir", type=Path, default=None, help="folder with the peers' weight files")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -90,6 +92,10 @@ def _plan(args):
 
 
 def run(args) -> int:
+    from ..device import set_precision_for_process
+
+    set_precision_for_process(args.precision)
+
     from ..evaluation.report import format_markdown, format_screen, write_json, write_text_atomic
     from ..evaluation.runner import run_evaluation
 

@@ -24,6 +24,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quality", default="auto", help="'auto' or a JPEG-scale quality 1-100 (default auto)")
     parser.add_argument("--model", default=None, help="restorer name, e.g. deblock (default: the device's default)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                        help="model arithmetic: auto = fp16 on CUDA, bf16 on CPUs with bf16 units, else fp32")
     parser.add_argument("--codec", default="libx264", choices=list(CODECS), help="video codec (default libx264)")
     parser.add_argument("--crf", type=int, default=None, help="constant rate factor (codec default when omitted)")
     parser.add_argument("--preset", default=None, help="encoder speed preset / ProRes profile")
@@ -118,6 +120,10 @@ def _item(report, kind: str) -> dict:
 
 
 def run(args) -> int:
+    from ..device import set_precision_for_process
+
+    set_precision_for_process(args.precision)
+
     from ..export import ExportSettings, export_image, export_video
     from ..export.atomic import check_not_input, check_output_folder
     from ..export.video_export import _make_restorer

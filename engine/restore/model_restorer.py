@@ -1,11 +1,12 @@
-"""Runs a registered network as a Restorer: device placement, fp16 on CUDA, tiling, OOM fallback."""
+"""Runs a registered network as a Restorer: device placement, fp16 on CUDA / bf16 on capable CPUs, tiling, OOM
+fallback."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from ..cancel import CancelToken, check
-from ..device import resolve_device, use_half
+from ..device import choose_precision, resolve_device
 from ..models.refiners import load_refiner
 from ..models.registry import ModelSpec, build_model
 from ..models.restora_net import MULTIPLE
@@ -19,11 +20,20 @@ MIN_TILE = 128
 HEAD_CROP = 256  # side of the centred crop the blind quality head looks at
 
 
+def _autocast_bf16(forward, device_type: str):
+    """Convolutions in bfloat16, input and output in float32: the net adds its correction to the float32 input,
+    so bf16 rounding touches only the (small) correction, never the picture itself."""
+    def run(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return forward(x, q)
+    return run
+
+
 class ModelRestorer(Restorer):
     supports_quality_map = True
 
     def __init__(self, spec: ModelSpec, device: str = "auto", tile: int | None = None, overlap: int = 64,
-                 on_notice: NoticeFn | None = None, accelerate: str = "auto") -> None:
+                 on_notice: NoticeFn | None = None, accelerate: str = "auto", precision: str = "auto") -> None:
         self.spec = spec
         self.name, self.title = spec.name, spec.title
         self.has_blind_head = spec.blind_head
@@ -36,13 +46,18 @@ class ModelRestorer(Restorer):
         self._refiner = load_refiner(spec.name, spec.path)
         self.has_strength_refiner = self._refiner is not None
         self.accelerate = accelerate
+        self.wanted_precision = precision
         self._place()
 
     def _place(self) -> None:
-        self.half = use_half(self._device) and self.spec.fp16
+        self.precision = choose_precision(self._device, self.spec.fp16, self.wanted_precision)
+        self.half = self.precision == "fp16"
         self._model = self._model.to(self._device, memory_format=torch.channels_last)
         self._model = self._model.half() if self.half else self._model.float()
-        self._forward, self.acceleration = make_forward(self._model, self._device, self.accelerate)
+        forward, self.acceleration = make_forward(self._model, self._device, self.accelerate)
+        if self.precision == "bf16":
+            forward = _autocast_bf16(forward, self._device.type)
+        self._forward = forward
         if self._refiner is not None:  # tiny and run once per frame: float32 everywhere
             self._refiner = self._refiner.to(self._device).float()
 
@@ -99,7 +114,7 @@ class ModelRestorer(Restorer):
             # Mixed scalars and maps: scalars become constant maps so the batch shares one quality shape.
             q_shape = (h, w) if any(np.ndim(qv) for qv in qualities) else (1, 1)
             q = torch.cat([self._quality_tensor(qv, x[:1]).expand(1, 1, *q_shape) for qv in qualities])
-            y = self._model(x, q).float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+            y = self._forward(x, q).float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
         except torch.cuda.OutOfMemoryError:
             self._shrink_after_oom()
             return [self.restore(im, q, cancel) for im, q in zip(images, qualities)]
