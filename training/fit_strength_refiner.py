@@ -98,6 +98,14 @@ def frame_log_mse(out: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     return torch.log((out - ref).pow(2).mean(dim=(1, 2, 3)) + 1e-8).mean()
 
 
+def trunk(model, amp: bool):
+    """The frozen restorer, in bf16 autocast when asked (as the app runs it on CPUs with bf16 units)."""
+    def run(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            return model(x, q).float()
+    return run
+
+
 @torch.no_grad()
 def evaluate(model, refiner, data, batch: int = 16) -> dict:
     """Mean PSNR (dB, on 8-bit RGB) restored with the QP map and with the refined map."""
@@ -123,6 +131,7 @@ def train(args) -> None:
     model = build_model(spec)
     for p in model.parameters():
         p.requires_grad_(False)
+    model = trunk(model, args.amp)
     images, val_images = load_images(Path(args.data), args.size + 64)
     t0 = time.time()
     train_set = make_set(images, args.clips, args.size, args.frames, args.seed + 1, args.threads, args.crf_share)
@@ -190,6 +199,7 @@ def main(argv=None) -> None:
     ap.add_argument("--centre", action="store_true", help="refine around the frame's mean quality (see the model)")
     ap.add_argument("--crf-share", type=float, default=CRF_SHARE, help="share of CRF clips (the rest constant QP)")
     ap.add_argument("--init", default="", help="continue from this refiner file")
+    ap.add_argument("--amp", action="store_true", help="run the frozen restorer in bf16 autocast (AMX CPUs: ~2x)")
     ap.add_argument("--out", default="", help="where to write the refiner (default: next to the model)")
     train(ap.parse_args(argv))
 

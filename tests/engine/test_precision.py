@@ -65,3 +65,23 @@ def test_shipped_model_in_bf16_matches_float32():
     # bf16 rounds only the correction the net adds: the outputs agree to within a level or two of 8 bits (measured: mean 0.12, max 1).
     assert np.abs(a - b).mean() < 0.3 and np.abs(a - b).max() <= 2
     assert np.abs(a - image).mean() > 4 * np.abs(a - b).mean()  # and the restoration itself is much larger
+
+
+def test_restore_cli_precision_flag_reaches_the_restorer(tmp_path, capsys, monkeypatch):
+    from engine.cli import main as cli_main
+
+    Image.fromarray(_jpeg_photo((64, 48))).save(tmp_path / "in.jpg", quality=20)
+    seen = []
+    real_place = ModelRestorer._place
+
+    def spy(self):
+        real_place(self)
+        seen.append(self.precision)
+
+    monkeypatch.setattr(ModelRestorer, "_place", spy)
+    try:
+        code = cli_main(["restore", str(tmp_path / "in.jpg"), "-o", str(tmp_path / "out.png"), "--precision", "fp32"])
+    finally:
+        dev.set_precision_for_process("auto")
+    assert code == 0, capsys.readouterr().err
+    assert seen == ["fp32"] and (tmp_path / "out.png").is_file()
