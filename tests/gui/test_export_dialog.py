@@ -44,6 +44,9 @@ class SlowRestorer:
     def restore(self, pixels, quality, cancel=None):
         self.calls += 1
         if self.fail_after is not None and self.calls > self.fail_after:
+            # Let the encoder thread finish the segments before the crash: without this pause a fast restorer could
+            # fail before segment 1 was closed, leaving nothing to resume (seen once in ~6 runs).
+            time.sleep(0.5)
             raise RuntimeError("simulated crash in the middle of an export")
         time.sleep(self.delay)
         return self.inner.restore(pixels, quality, cancel)
