@@ -26,8 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.auto.qp import quality_map_from_qp
-from engine.media.video_reader import frame_qp_map
+from engine.auto.qp import frame_quality, quality_map_from_qp
+from engine.media.video_reader import PICT_TYPES, frame_qp_map
 from engine.models.refiners import load_refiner_file, refiner_path, save_refiner, weights_digest
 from engine.models.registry import build_model, list_models
 from engine.models.strength_refiner import StrengthRefiner
@@ -38,8 +38,8 @@ SETTINGS_CRF = (20, 46)  # CRF range sampled (inclusive low, exclusive high)
 SETTINGS_QP = (22, 47)
 
 
-def encode_decode(frames: list[np.ndarray], mode: str, value: int, preset: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """libx264 with its defaults (B-frames, aq) at `mode`=value -> [(decoded RGB, per-macroblock QP)]."""
+def encode_decode(frames: list[np.ndarray], mode: str, value: int, preset: str) -> list[tuple]:
+    """libx264 with its defaults (B-frames, aq) at `mode`=value -> [(decoded RGB, per-macroblock QP, "I"|"P"|"B")]."""
     h, w = frames[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format="matroska") as out:
@@ -55,14 +55,15 @@ def encode_decode(frames: list[np.ndarray], mode: str, value: int, preset: str) 
     buf.seek(0)
     with av.open(buf) as inp:
         inp.streams.video[0].codec_context.options = {"export_side_data": "venc_params"}
-        return [(fr.to_ndarray(format="rgb24"), frame_qp_map(fr)) for fr in inp.decode(video=0)]
+        return [(fr.to_ndarray(format="rgb24"), frame_qp_map(fr), PICT_TYPES.get(int(fr.pict_type), "?"))
+                for fr in inp.decode(video=0)]
 
 
 CRF_SHARE = 0.7
 
 
 def make_clip(job: tuple) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(image, seed, size, frames) -> [(decoded, clean, Auto's quality map)] for every frame of one clip."""
+    """(image, seed, size, frames) -> [(decoded, clean, Auto's quality map, per-frame Auto's quality)] per frame."""
     image, seed, size, n, crf_share = job
     rng = np.random.default_rng(seed)
     clean = camera_clip(image, size, n, rng)
@@ -70,10 +71,10 @@ def make_clip(job: tuple) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     mode, value = ("crf", int(rng.integers(*SETTINGS_CRF))) if crf else ("qp", int(rng.integers(*SETTINGS_QP)))
     preset = "medium" if rng.random() < 0.6 else "veryfast"
     out = []
-    for (rgb, qp_map), ref in zip(encode_decode(clean, mode, value, preset), clean):
+    for (rgb, qp_map, kind), ref in zip(encode_decode(clean, mode, value, preset), clean):
         if qp_map is None:
             continue
-        out.append((rgb, ref, quality_map_from_qp(qp_map, size, size, "h264")))
+        out.append((rgb, ref, quality_map_from_qp(qp_map, size, size, "h264"), frame_quality(qp_map, "h264", kind)))
     return out
 
 
@@ -87,7 +88,8 @@ def make_set(images: list[np.ndarray], clips: int, size: int, frames: int, seed:
     deg = torch.from_numpy(np.stack([s[0] for s in samples])).permute(0, 3, 1, 2).contiguous()
     ref = torch.from_numpy(np.stack([s[1] for s in samples])).permute(0, 3, 1, 2).contiguous()
     qmap = torch.from_numpy(np.stack([s[2] for s in samples]))[:, None]
-    return deg, ref, qmap
+    level = torch.tensor([s[3] for s in samples], dtype=torch.float32)
+    return deg, ref, qmap, level
 
 
 def as_float(t: torch.Tensor) -> torch.Tensor:
@@ -108,19 +110,21 @@ def trunk(model, amp: bool):
 
 @torch.no_grad()
 def evaluate(model, refiner, data, batch: int = 16) -> dict:
-    """Mean PSNR (dB, on 8-bit RGB) restored with the QP map and with the refined map."""
-    deg, ref, qmap = data
-    plain, refined, moved = [], [], []
+    """Mean PSNR (dB, on 8-bit RGB) restored with the QP map, at per-frame Auto's quality and with the refined map."""
+    deg, ref, qmap, level = data
+    plain, per_frame, refined, moved = [], [], [], []
     for i in range(0, len(deg), batch):
-        x, q = as_float(deg[i:i + batch]), qmap[i:i + batch]
-        r = refiner(x, q)
+        x, q, lv = as_float(deg[i:i + batch]), qmap[i:i + batch], level[i:i + batch]
+        r = refiner(x, q, lv if refiner.frame_level else None)
         moved.append((torch.log(r) - torch.log(q)).abs().mean().item())
-        for out, dest in ((model(x, q), plain), (model(x, r), refined)):
+        flat = lv.view(-1, 1, 1, 1).expand_as(q)
+        for out, dest in ((model(x, q), plain), (model(x, flat), per_frame), (model(x, r), refined)):
             rgb = (out.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
             clean = ref[i:i + batch].permute(0, 2, 3, 1).numpy()
             dest.extend(psnr(c, o) for c, o in zip(clean, rgb))
-    return {"qp_map": round(float(np.mean(plain)), 4), "refined": round(float(np.mean(refined)), 4),
-            "gain": round(float(np.mean(refined) - np.mean(plain)), 4),
+    return {"qp_map": round(float(np.mean(plain)), 4), "per_frame": round(float(np.mean(per_frame)), 4),
+            "refined": round(float(np.mean(refined)), 4), "gain": round(float(np.mean(refined) - np.mean(plain)), 4),
+            "gain_over_frame": round(float(np.mean(refined) - np.mean(per_frame)), 4),
             "mean_abs_log_change": round(float(np.mean(moved)), 4)}
 
 
@@ -138,10 +142,13 @@ def train(args) -> None:
     val_set = make_set(val_images, args.val_clips, args.size, args.frames, args.seed + 2, args.threads)
     print(f"data: {len(train_set[0])} training frames, {len(val_set[0])} validation frames "
           f"({time.time() - t0:.0f} s)", flush=True)
-    refiner = StrengthRefiner(width=args.width, centre=args.centre)
+    if args.frame_level and not args.centre:
+        raise SystemExit("--frame-level needs --centre")
+    refiner = StrengthRefiner(width=args.width, centre=args.centre, frame_level=args.frame_level)
     if args.init:  # continue from a refiner's weights (its width), in the centring mode asked for now
         refiner = load_refiner_file(Path(args.init))
         refiner.centre = refiner.config["centre"] = args.centre
+        refiner.frame_level = refiner.config["frame_level"] = args.frame_level
     print("start", json.dumps(evaluate(model, refiner, val_set)), flush=True)
     opt = torch.optim.AdamW(refiner.parameters(), lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed)
@@ -153,13 +160,15 @@ def train(args) -> None:
             g["lr"] = 1e-5 + 0.5 * (args.lr - 1e-5) * (1 + math.cos(math.pi * frac))
         idx = torch.from_numpy(rng.integers(0, len(train_set[0]), args.batch))
         x, y, q = as_float(train_set[0][idx]), as_float(train_set[1][idx]), train_set[2][idx]
+        lv = train_set[3][idx] if args.frame_level else None
         if rng.random() < 0.5:  # a horizontal flip keeps 16-px alignment when the size is a multiple of 16
             x, y, q = x.flip(-1), y.flip(-1), q.flip(-1)
         # Mean log-MSE per frame = mean PSNR per frame, the figure Auto is judged by: a plain MSE over the batch lets
         # heavily damaged frames dominate and trades their dB for the cleaner frames'.
-        loss = frame_log_mse(model(x, refiner(x, q)), y)
-        with torch.no_grad():
-            base = frame_log_mse(model(x, q), y) if step % 10 == 0 else None
+        loss = frame_log_mse(model(x, refiner(x, q, lv)), y)
+        with torch.no_grad():  # the gain is over what the refiner starts from: the QP map, or per-frame Auto
+            start_q = q if lv is None else lv.view(-1, 1, 1, 1).expand_as(q)
+            base = frame_log_mse(model(x, start_q), y) if step % 10 == 0 else None
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -197,6 +206,8 @@ def main(argv=None) -> None:
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--centre", action="store_true", help="refine around the frame's mean quality (see the model)")
+    ap.add_argument("--frame-level", action="store_true",
+                    help="with --centre: move from per-frame Auto's quality (I/P/B-corrected), not the map's mean")
     ap.add_argument("--crf-share", type=float, default=CRF_SHARE, help="share of CRF clips (the rest constant QP)")
     ap.add_argument("--init", default="", help="continue from this refiner file")
     ap.add_argument("--amp", action="store_true", help="run the frozen restorer in bf16 autocast (AMX CPUs: ~2x)")

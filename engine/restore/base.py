@@ -65,9 +65,10 @@ class Restorer(ABC):
         """Blind quality estimate (JPEG scale) or None when this restorer cannot tell."""
         return None
 
-    def refine_quality_map(self, image: np.ndarray, quality_map: np.ndarray) -> np.ndarray:
-        """The per-macroblock quality map (from the codec's QPs) this restorer should be steered by for `image`;
-        default: the map unchanged."""
+    def refine_quality_map(self, image: np.ndarray, quality_map: np.ndarray,
+                           frame_quality: float | None = None) -> np.ndarray:
+        """The per-macroblock quality map (from the codec's QPs) this restorer should be steered by for `image`
+        (`frame_quality`: per-frame Auto's value, the level a refiner may start from); default: the map unchanged."""
         return quality_map
 
     def close(self) -> None:

@@ -146,14 +146,18 @@ class ModelRestorer(Restorer):
         return float(self._model.predict_quality(x[..., y0:y0 + ch, x0:x0 + cw]).float().item())
 
     @torch.inference_mode()
-    def refine_quality_map(self, image: np.ndarray, quality_map: np.ndarray) -> np.ndarray:
+    def refine_quality_map(self, image: np.ndarray, quality_map: np.ndarray,
+                           frame_quality: float | None = None) -> np.ndarray:
         if self._refiner is None:
             return quality_map
         x, _ = self._to_tensor(image)
         q = np.asarray(quality_map, dtype=np.float32)
         if q.shape != tuple(x.shape[-2:]):
             raise ValueError(f"quality map {q.shape} does not match image {tuple(x.shape[-2:])}")
-        refined = self._refiner(x.float(), torch.from_numpy(q)[None, None].to(self._device))
+        level = None
+        if frame_quality is not None and self._refiner.frame_level:  # only a refiner trained around it uses it
+            level = torch.tensor([float(frame_quality)], device=self._device)
+        refined = self._refiner(x.float(), torch.from_numpy(q)[None, None].to(self._device), level)
         return refined[0, 0].cpu().numpy()
 
     def close(self) -> None:

@@ -18,12 +18,13 @@ def _photo(seed=0, size=160):
 def test_clip_frames_carry_autos_qp_map():
     samples = make_clip((_photo(), 3, 64, 4, 1.0))
     assert len(samples) == 4
-    for deg, clean, qmap in samples:
+    for deg, clean, qmap, level in samples:
         assert deg.shape == clean.shape == (64, 64, 3) and deg.dtype == np.uint8
         assert qmap.shape == (64, 64) and qmap.dtype == np.float32
         assert 1.0 <= qmap.min() <= qmap.max() <= 100.0
         blocks = qmap[::16, ::16]
         assert np.allclose(np.kron(blocks, np.ones((16, 16))), qmap)  # one value per macroblock
+        assert 1.0 <= level <= 100.0  # per-frame Auto's quality, what a frame-level refiner starts from
 
 
 def test_frame_log_mse_is_mean_psnr_per_frame():
@@ -40,3 +41,12 @@ def test_untrained_refiner_changes_nothing_in_evaluation():
     assert data[0].shape == (6, 3, 64, 64) and data[2].shape == (6, 1, 64, 64)
     result = evaluate(model, StrengthRefiner(width=8), data)
     assert result["gain"] == 0.0 and result["mean_abs_log_change"] == 0.0
+
+
+def test_untrained_frame_level_refiner_is_per_frame_auto():
+    torch.manual_seed(0)
+    model = RestoraNet(c1=8, c2=16, blocks1=1, blocks2=1, blocks3=1, embed=8, head_width=8).eval()
+    data = make_set([_photo(1), _photo(2)], clips=2, size=64, frames=3, seed=0, workers=1)
+    assert data[3].shape == (6,)
+    result = evaluate(model, StrengthRefiner(width=8, centre=True, frame_level=True), data)
+    assert result["gain_over_frame"] == 0.0 and result["refined"] == result["per_frame"]

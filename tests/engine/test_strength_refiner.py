@@ -49,6 +49,13 @@ def test_untrained_centred_refiner_is_one_strength_per_frame():
     assert np.allclose(out, expected, rtol=1e-5)
 
 
+def test_untrained_frame_level_refiner_starts_from_the_frame_quality_given():
+    x, q = _inputs(48, 80)
+    with torch.no_grad():
+        out = StrengthRefiner(width=8, centre=True, frame_level=True)(x, q, torch.tensor([23.5]))
+    assert torch.allclose(out, torch.full_like(q, 23.5), rtol=1e-5)
+
+
 @pytest.mark.parametrize("h,w", [(48, 80), (50, 70), (17, 33)])
 def test_refined_map_is_constant_per_macroblock_and_bounded(h, w):
     x, q = _inputs(h, w, seed=h)
@@ -127,6 +134,23 @@ def test_auto_per_block_uses_the_restorers_refiner(tmp_path, monkeypatch):
     assert AutoStrength(refined, per_block=False).for_frame(frame) == AutoStrength(plain, per_block=False).for_frame(frame)
     restored = refined.restore(frame.pixels, moved.quality)
     assert restored.shape == frame.pixels.shape and restored.dtype == np.uint8
+
+
+def test_auto_hands_a_frame_level_refiner_per_frame_autos_quality(tmp_path, monkeypatch):
+    from engine.auto.qp import frame_quality
+
+    spec = _tiny_model(tmp_path / "tiny.safetensors")
+    monkeypatch.setattr(refiners, "REFINERS_DIR", tmp_path / "ref")
+    untrained = StrengthRefiner(width=8, centre=True, frame_level=True)
+    save_refiner(untrained, refiner_path("tiny"), "tiny", weights_digest(spec.path))
+    restorer = ModelRestorer(spec, device="cpu")
+    clip = make_clip(tmp_path / "crf.mp4", n=4, w=64, h=48, options={"crf": "30"})
+    with open_video(clip, with_qp=True) as reader:
+        for frame in reader.frames():
+            per_block = AutoStrength(restorer).for_frame(frame)
+            level = frame_quality(frame.qp_map, frame.qp_codec, frame.pict_type)  # with its I/P/B correction
+            assert np.allclose(per_block.quality, level, rtol=1e-5)  # untrained: exactly per-frame Auto
+            assert np.isclose(AutoStrength(restorer, per_block=False).for_frame(frame).quality, level)
 
 
 def test_a_damaged_model_file_is_skipped_not_fatal(tmp_path):
