@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from .app import create_application  # noqa: E402
@@ -37,19 +37,33 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def wait_until(predicate, timeout_s: float) -> bool:
-    deadline = time.perf_counter() + timeout_s
-    while not predicate():
-        if time.perf_counter() > deadline:
-            return False
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-    return True
+def wait_until(predicate, timeout_s: float, poll_ms: int = 5) -> bool:
+    """Run an idle event loop, as the app's own, until `predicate()` holds. (A loop spinning on processEvents
+    would hold the GIL that the engine thread needs, and measure a slower app than users get.)"""
+    if predicate():
+        return True
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(poll_ms)
+    poll.timeout.connect(lambda: predicate() and loop.quit())
+    poll.start()
+    run_loop(loop, timeout_s)
+    poll.stop()
+    return bool(predicate())
+
+
+def run_loop(loop: QEventLoop, seconds: float) -> None:
+    """`loop.exec()` for at most `seconds` (its own timer, stopped after: nothing fires into a finished loop)."""
+    limit = QTimer()
+    limit.setSingleShot(True)
+    limit.timeout.connect(loop.quit)
+    limit.start(int(seconds * 1000))
+    loop.exec()
+    limit.stop()
 
 
 def run_for(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    run_loop(QEventLoop(), seconds)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -187,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             window.frameShown.connect(lambda r: (print(f"FIRST_FRAME {time.time()}", flush=True), window.close()))
             window.open_path(args.media)
             QTimer.singleShot(int(args.timeout * 1000), window.close)
-            window.destroyed.connect(app.quit)
-            wait_until(lambda: not window.isVisible(), args.timeout)
+            app.exec()  # an idle event loop, as in the app (a polling loop would take the GIL from the engine)
             return 0
         bench = Bench(window, args.media, args.timeout)
         bench.open()

@@ -46,6 +46,10 @@ class _BackgroundJob(QObject):
             self._thread.join(timeout)
 
     @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
+    @property
     def alive(self) -> bool:
         return self._thread.is_alive()
 

@@ -13,34 +13,18 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .frame_scans import ClipScan, ReferenceCompare
 from .frame_stats import FrameStats
+from .plot_rows import build_rows, legend_html
 
-BACKGROUND, FOREGROUND, GRID_ALPHA = "#1e1e20", "#a0a0a5", 0.12
-COLOURS = {"qp": "#c8c8cc", "estimate": "#c8c8cc", "strength": "#4a90d9", "qp_quality": "#8d8d93",
-           "export_strength": "#e8a33d", "restore_ms": "#b48ead", "psnr_input": "#e5534b",
-           "psnr_restored": "#57ab5a", "playhead": "#f0d060"}
-FRAME_TYPE_STYLE = {"I": ("s", 8, "#e5534b"), "P": ("o", 6, "#57ab5a"), "B": ("t", 7, "#539bf5")}
 REFERENCE_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.mp4 *.m4v *.mkv *.mov *.avi "
                     "*.webm *.y4m);;All files (*)")
 REDRAW_MS = 100
+SCAN_DELAY_MS = 3000
 REDRAW_COST_FACTOR, MAX_REDRAW_MS = 15, 2000
 DOCK_HEIGHT = 340
-AXIS_WIDTH = 52  # same width on every row so the frames line up vertically
-
-pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=FOREGROUND)
-# Pens stay 1 px (cosmetic): Qt strokes wider antialiased zig-zags (QP alternating over I/P/B frames) ~100x slower.
-
-
-def _pen(name: str, width: float = 1.0, dashed: bool = False):
-    return pg.mkPen(COLOURS[name], width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-
-
-def _chip(colour: str, text: str, symbol: str = "━") -> str:
-    return f"<span style='color:{colour}'>{symbol}</span>&nbsp;{text}"
 
 
 class QualityPlotDock(QDockWidget):
@@ -95,54 +79,7 @@ class QualityPlotDock(QDockWidget):
         layout.addWidget(self.graphics, 1)
         self.setWidget(body)
 
-        self.plots = {}
-        tick_font = QFont()
-        tick_font.setPointSizeF(8)
-        for row, (key, label) in enumerate((("source", "QP"), ("strength", "quality"), ("psnr", "PSNR dB"),
-                                            ("time", "ms"))):
-            plot = self.graphics.addPlot(row=row, col=0)
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=True, y=False)
-            plot.enableAutoRange(x=False)  # the x range is the whole clip, set per media, shared by all rows
-            # Long clips: draw only what is in view, at most a few points per pixel column.
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setTickFont(tick_font)
-            plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
-            plot.getAxis("left").setWidth(AXIS_WIDTH)
-            plot.setLabel("left", label)
-            plot.hideButtons()
-            if key != "time":
-                plot.getAxis("bottom").setStyle(showValues=False)
-                plot.getAxis("bottom").setHeight(4)
-            if self.plots:
-                plot.setXLink(self.plots["source"])
-            plot.playhead = pg.InfiniteLine(angle=90, movable=False, pen=_pen("playhead", 1.2, dashed=True))
-            plot.addItem(plot.playhead, ignoreBounds=True)
-            self.plots[key] = plot
-        self.plots["time"].setLabel("bottom", "frame")
-        self.plots["strength"].setYRange(0, 100, padding=0.05)
-        self.plots["strength"].enableAutoRange(y=False)
-
-        src, strength = self.plots["source"], self.plots["strength"]
-        self.curves = {
-            "source": src.plot(pen=_pen("qp")),
-            "qp_quality": strength.plot(pen=_pen("qp_quality", 1.0)),
-            "strength": strength.plot(pen=_pen("strength"), symbol="o", symbolSize=4,
-                                      symbolBrush=COLOURS["strength"], symbolPen=None),
-            "export_strength": strength.plot(pen=_pen("export_strength")),
-            "psnr_input": self.plots["psnr"].plot(pen=_pen("psnr_input")),
-            "psnr_restored": self.plots["psnr"].plot(pen=_pen("psnr_restored"), symbol="o", symbolSize=4,
-                                                     symbolBrush=COLOURS["psnr_restored"], symbolPen=None),
-            "restore_ms": self.plots["time"].plot(pen=_pen("restore_ms"), symbol="o", symbolSize=4,
-                                                  symbolBrush=COLOURS["restore_ms"], symbolPen=None),
-        }
-        self.type_markers = {}
-        for kind, (symbol, size, colour) in FRAME_TYPE_STYLE.items():
-            marker = pg.ScatterPlotItem(symbol=symbol, size=size, brush=pg.mkBrush(colour), pen=None)
-            src.addItem(marker)
-            self.type_markers[kind] = marker
+        self.plots, self.curves, self.type_markers = build_rows(self.graphics)
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
         self._show_psnr_row(False)
         self._update_legend()
@@ -155,17 +92,7 @@ class QualityPlotDock(QDockWidget):
 
     def _update_legend(self) -> None:
         qp = self.stats.has("qp")
-        parts = [_chip(COLOURS["qp"], "QP" if qp else "estimated quality")]
-        parts += [_chip(c, k, {"s": "■", "o": "●", "t": "▼"}[s]) for k, (s, _n, c) in FRAME_TYPE_STYLE.items()]
-        parts += [_chip(COLOURS["strength"], "strength used")]
-        if qp:
-            parts.append(_chip(COLOURS["qp_quality"], "QP → quality"))
-        if self.stats.has("export_strength"):
-            parts.append(_chip(COLOURS["export_strength"], "export"))
-        if self.compare is not None:
-            parts += [_chip(COLOURS["psnr_input"], "PSNR input"), _chip(COLOURS["psnr_restored"], "PSNR restored")]
-        parts.append(_chip(COLOURS["restore_ms"], "restore time"))
-        self.legend_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+        self.legend_label.setText(legend_html(self.stats, self.compare is not None))
         self.plots["source"].setLabel("left", "QP" if qp else "Est. q")
 
     # --- wiring ----------------------------------------------------------------------------------------------
@@ -199,12 +126,15 @@ class QualityPlotDock(QDockWidget):
             self.scan.finished.connect(self._on_scan_finished)
             self.scan.failed.connect(self._on_scan_failed)
             self.status_label.setText(self._summary())
-            self.scan.start()
+            # Decoding the whole clip competes with the preview's first frame for the CPU: start once that frame
+            # is on screen, or after SCAN_DELAY_MS if none comes (e.g. a frame that fails to restore).
+            QTimer.singleShot(SCAN_DELAY_MS, self._start_scan)
         self._redraw()
 
     def on_frame_shown(self, result) -> None:
         if self.media is None or result.media_id != self.media.id:
             return
+        self._start_scan()
         i = result.frame_index
         self.stats.set("strength", i, result.quality_used)
         self.stats.set("estimate", i, result.auto_quality)
@@ -224,6 +154,10 @@ class QualityPlotDock(QDockWidget):
     def set_playhead(self, index: int) -> None:
         for plot in self.plots.values():
             plot.playhead.setValue(index)
+
+    def _start_scan(self) -> None:
+        if self.scan is not None and not self.scan.started and not self.scan.stopped:
+            self.scan.start()
 
     def _on_scan_batch(self, batch) -> None:
         if self.sender() is not self.scan:

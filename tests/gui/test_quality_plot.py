@@ -170,3 +170,31 @@ def test_opening_another_clip_restarts_the_scan_without_stale_data(qtbot, window
     qtbot.wait(300)  # anything the old scan still had queued would have arrived by now
     assert dock.stats.frame_count == 12 and np.isfinite(dock.stats.values["qp"]).sum() == 12
     assert dock.scanned is None and "mean QP" in dock.status_label.text()
+
+
+def test_the_qp_scan_waits_for_the_first_frame_or_a_delay(qtbot, window, clip, monkeypatch):
+    """Decoding the whole clip must not compete with the preview's first frame: the scan starts once a frame of
+    this media is on screen, or after SCAN_DELAY_MS if none comes."""
+    from types import SimpleNamespace
+
+    from engine import MediaOpened
+    from gui import quality_plot
+
+    dock = window.quality_plot
+    dock.on_media(MediaOpened(10_001, clip, "video", 160, 96, fps=25.0, frame_count=20, duration=0.8))
+    scan = dock.scan
+    qtbot.wait(100)
+    assert not scan.started
+    other_media = SimpleNamespace(media_id=10_000, frame_index=0)
+    dock.on_frame_shown(other_media)
+    assert not scan.started  # a late frame of the previous media does not count
+    shown = SimpleNamespace(media_id=10_001, frame_index=0, quality_used=50.0, auto_quality=None,
+                            restore_seconds=0.01, restored=None)
+    dock.on_frame_shown(shown)
+    assert scan.started
+    _wait_scan(qtbot, dock, 20)
+
+    monkeypatch.setattr(quality_plot, "SCAN_DELAY_MS", 50)
+    dock.on_media(MediaOpened(10_002, clip, "video", 160, 96, fps=25.0, frame_count=20, duration=0.8))
+    assert not dock.scan.started
+    _wait_scan(qtbot, dock, 20)  # no frame shown: the delay starts it
