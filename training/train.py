@@ -4,6 +4,8 @@
     python -m training.train --init resources/models/restora-small.safetensors --minutes 60   # continue shipped
     python -m training.train --head-only --minutes 8          # then fit the blind quality head (trunk frozen)
     python -m training.train --export                         # write resources/models/restora-small.safetensors
+    python -m training.train --init resources/models/restora-small.safetensors --fresh --device cuda --workers 14 \
+        --batch 64 --patch 128 --amp --lr 2e-4 --minutes 20   # on a GPU: worker processes make the degradations
     python -m training.train --init resources/models/restora-small.safetensors --grow c1=64,blocks2=6 --amp
                                                               # a bigger net that starts as the shipped one
 
@@ -29,7 +31,8 @@ from safetensors.torch import load_file, save_file
 from engine.models.registry import save_model
 from engine.models.restora_net import UNSHUFFLE, QualityHead, RestoraNet
 from training.grow import grow
-from training.degrade import Degrader, camera_clip, codec_roundtrip, h264_label_map, jpeg, psnr
+from training.degrade import camera_clip, codec_roundtrip, h264_label_map, jpeg, psnr
+from training.loader import batch_stream, to_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "train"
@@ -56,18 +59,10 @@ def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-3) -> torch.Te
     return torch.sqrt((a - b) ** 2 + eps * eps).mean()
 
 
-def batch(degrader: Degrader, images: list[np.ndarray], size: int, rng: np.random.Generator):
-    xs, ys, qs = [], [], []
-    for _ in range(size):
-        d, c, q = degrader(images[int(rng.integers(0, len(images)))])
-        xs.append(d), ys.append(c), qs.append(q)
-    to_t = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float().div_(255.0)
-    return to_t(xs), to_t(ys), torch.from_numpy(np.stack(qs))[:, None]
-
-
 @torch.no_grad()
 def validate(model: RestoraNet, val: list[np.ndarray]) -> dict:
     model.eval()
+    device = next(model.parameters()).device
     out = {}
     for q in (10, 40):
         gains, head_err = [], []
@@ -75,8 +70,8 @@ def validate(model: RestoraNet, val: list[np.ndarray]) -> dict:
             h, w = (im.shape[0] // 8) * 8, (im.shape[1] // 8) * 8
             im = im[:h, :w]
             deg = jpeg(im, q)
-            x = torch.from_numpy(deg.copy()).permute(2, 0, 1)[None].float() / 255
-            y = model(x, torch.tensor([float(q)]))
+            x = (torch.from_numpy(deg.copy()).permute(2, 0, 1)[None].float() / 255).to(device)
+            y = model(x, torch.tensor([float(q)], device=device)).cpu()
             rest = (y[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
             gains.append(psnr(im, rest) - psnr(im, deg))
             head_err.append(abs(float(model.predict_quality(x)) - q))
@@ -90,13 +85,14 @@ def validate(model: RestoraNet, val: list[np.ndarray]) -> dict:
 def _h264_gain(model: RestoraNet, val: list[np.ndarray], crf: int) -> float:
     """Mean PSNR gain on H.264 (CRF, adaptive quantisation) frames steered by their per-macroblock label map."""
     gains = []
+    device = next(model.parameters()).device
     for k, im in enumerate(val):
         clean = camera_clip(im, 160, 6, np.random.default_rng(k))
         for (deg, qp_map), ref in list(zip(codec_roundtrip(clean, "libx264", crf, False, crf=True, with_qp=True),
                                            clean))[3:]:
-            x = torch.from_numpy(deg.copy()).permute(2, 0, 1)[None].float() / 255
-            qmap = torch.from_numpy(h264_label_map(qp_map, *deg.shape[:2]))[None, None]
-            rest = (model(x, qmap)[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            x = (torch.from_numpy(deg.copy()).permute(2, 0, 1)[None].float() / 255).to(device)
+            qmap = torch.from_numpy(h264_label_map(qp_map, *deg.shape[:2]))[None, None].to(device)
+            rest = (model(x, qmap)[0].cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
             gains.append(psnr(ref, rest) - psnr(ref, deg))
     return float(np.mean(gains))
 
@@ -104,7 +100,7 @@ def _h264_gain(model: RestoraNet, val: list[np.ndarray], crf: int) -> float:
 def save_checkpoint(model, opt, step: int, log: list) -> None:
     CKPT_DIR.mkdir(exist_ok=True)
     tmp = CKPT_DIR / "model.tmp.safetensors"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
     os.replace(tmp, CKPT_DIR / "model.safetensors")
     torch.save({"opt": opt.state_dict(), "step": step, "config": model.config}, CKPT_DIR / "optim.tmp.pt")
     os.replace(CKPT_DIR / "optim.tmp.pt", CKPT_DIR / "optim.pt")
@@ -154,12 +150,42 @@ def _parse_grow(text: str) -> dict:
         raise SystemExit(f"--grow takes key=value pairs such as c1=64,blocks2=6, not {text!r}")
 
 
+def _forward_with_control_terms(model, x, q, autocast, monotone: bool, identity: bool):
+    """The restored batch plus two penalties that keep the quality input in charge (labels are always true, so a
+    long run can drift into reading strength from the pixels and ignoring the control):
+    - monotone: a sample restored under a *higher* quality than its true one must change less than under the true
+      one (hinge on the mean change; the true-quality pass is detached, so the real restoration is not pulled);
+    - identity: told 100 ("pristine"), a damaged input comes back unchanged, whatever its artifacts."""
+    zero = torch.zeros((), device=x.device)
+    b = x.shape[0]
+    k = max(1, b // 2) if monotone else 0
+    j = max(1, b // 4) if identity else 0
+    if not (k or j):
+        with autocast:
+            return model(x, q), zero, zero
+    lift = torch.rand(k, 1, 1, 1, device=x.device) * 0.9 + 0.1
+    extra_q = [q[:k] + lift * (100.0 - q[:k]), torch.full_like(q[b - j:], 100.0)]
+    with autocast:  # one pass over all of it: cheaper than several on either device
+        every = model(torch.cat([x, x[:k], x[b - j:]]), torch.cat([q, *extra_q]))
+    out, out_high, out_pristine = every[:b], every[b:b + k], every[b + k:]
+    mono = zero
+    if k:
+        change_true = (out[:k].float() - x[:k]).abs().mean(dim=(1, 2, 3)).detach()
+        change_high = (out_high.float() - x[:k]).abs().mean(dim=(1, 2, 3))
+        mono = F.relu(change_high - change_true).mean()
+    ident = (out_pristine.float() - x[b - j:]).abs().mean() if j else zero
+    return out, mono, ident
+
+
 def train(args) -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed patch size: let cuDNN pick its fastest kernels
     images, val = load_images(Path(args.data), args.patch + 32)
     model, step, log, opt_state = _initial_model(args)
+    # Workers fork here, before CUDA is touched in this process.
+    batches = batch_stream(images, args.patch, args.batch, args.codec_fraction, args.seed + step, args.workers)
     # The shipped blind head ("dct") has fixed features and is fitted separately (training/fit_quality_head.py);
     # only the older conv head learns here, jointly (--head-weight) or alone (--head-only).
     learn_head = model.config.get("head", "conv") == "conv"
@@ -167,27 +193,30 @@ def train(args) -> None:
         raise SystemExit("this model's quality head is fitted with: python -m training.fit_quality_head")
     for name, p in model.named_parameters():
         p.requires_grad_(learn_head or not name.startswith("quality_head."))
+    # Move before the optimiser exists: a resumed optimiser state is then loaded straight onto the device.
+    model = model.to(device, memory_format=torch.channels_last).train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
     if opt_state is not None:
         try:
             opt.load_state_dict(opt_state)
         except ValueError:  # the last run trained a different parameter set (e.g. --head-only)
             print("optimizer state does not match this run; starting it fresh")
-    model = model.to(memory_format=torch.channels_last).train()
     if args.head_only:
         if args.reset_head:
-            model.quality_head = QualityHead(3 * UNSHUFFLE ** 2, model.config["head_width"])
+            model.quality_head = QualityHead(3 * UNSHUFFLE ** 2, model.config["head_width"]).to(device)
         for name, p in model.named_parameters():
             p.requires_grad_(name.startswith("quality_head."))
         opt = torch.optim.AdamW(model.quality_head.parameters(), lr=args.lr, weight_decay=0.0)
-    degrader = Degrader(args.patch, codec_fraction=args.codec_fraction, seed=args.seed + step)
     start, last_save = time.time(), time.time()
     deadline = start + args.minutes * 60
     total_steps = step + args.steps if args.steps else None
-    losses = []
+    window, window_loss, last_loss = 0, torch.zeros((), device=device), float("nan")
+    window_mono, window_ident = torch.zeros((), device=device), torch.zeros((), device=device)
+    mono = ident = torch.zeros((), device=device)
     first_step = step
-    # bf16 autocast: AMX/AVX512-BF16 CPUs run these convs ~2x faster; weights, loss and optimiser stay float32.
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.amp)
+    # bf16 autocast: AMX/AVX512-BF16 CPUs run these convs ~2x faster, GPUs more; weights, loss and optimiser stay
+    # float32.
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp)
     while time.time() < deadline and (total_steps is None or step < total_steps):
         # Cosine decay over this run's time budget (time-based: the CPU is shared, step rates vary).
         frac = min(1.0, (time.time() - start) / (args.minutes * 60))
@@ -196,27 +225,33 @@ def train(args) -> None:
             lr *= (step - first_step + 1) / args.warmup
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y, q = batch(degrader, images, args.batch, rng)
-        x, y = x.contiguous(memory_format=torch.channels_last), y.contiguous(memory_format=torch.channels_last)
+        x, y, q = (t.to(device, non_blocking=True) for t in next(batches))
+        x, y = to_unit(x), to_unit(y)
         q_true = q.mean(dim=(1, 2, 3))
-        head_loss = F.l1_loss(torch.log(model.predict_quality(x)), torch.log(q_true)) if learn_head else torch.zeros(())
+        head_loss = (F.l1_loss(torch.log(model.predict_quality(x)), torch.log(q_true)) if learn_head
+                     else torch.zeros((), device=device))
         if args.head_only:
             loss = head_loss
         else:
-            with autocast:
-                out = model(x, q)
-            loss = charbonnier(out.float(), y) + args.head_weight * head_loss
+            out, mono, ident = _forward_with_control_terms(model, x, q, autocast, args.monotone_weight > 0,
+                                                           args.identity_weight > 0)
+            loss = (charbonnier(out.float(), y) + args.head_weight * head_loss + args.monotone_weight * mono
+                    + args.identity_weight * ident)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
         step += 1
-        losses.append(loss.item())
-        if step % 50 == 0:
-            print(f"step {step} loss {np.mean(losses[-50:]):.5f} head {float(head_loss):.3f} lr {lr:.2e} "
+        window, window_loss = window + 1, window_loss + loss.detach()  # no per-step sync with the GPU
+        window_mono, window_ident = window_mono + mono.detach(), window_ident + ident.detach()
+        if step % args.print_every == 0:
+            last_loss, terms = float(window_loss) / window, (float(window_mono) / window, float(window_ident) / window)
+            window, window_loss = 0, torch.zeros((), device=device)
+            window_mono, window_ident = torch.zeros((), device=device), torch.zeros((), device=device)
+            print(f"step {step} loss {last_loss:.5f} mono {terms[0]:.6f} ident {terms[1]:.5f} head {float(head_loss):.3f} lr {lr:.2e} "
                   f"{(time.time() - start) / 60:.1f} min", flush=True)
-        if step % args.val_every == 0 or time.time() - last_save > 600:
-            entry = {"step": step, "minutes": round((time.time() - start) / 60, 1), "loss": float(np.mean(losses[-200:]))}
+        if step % args.val_every == 0 or time.time() - last_save > args.save_minutes * 60:
+            entry = {"step": step, "minutes": round((time.time() - start) / 60, 1), "loss": last_loss}
             if step % args.val_every == 0:
                 entry.update(validate(model, val))
             log.append(entry)
@@ -249,6 +284,14 @@ def main() -> None:
     ap.add_argument("--grow", default="", help="with --init: widen/deepen first, e.g. c1=64,blocks2=6")
     ap.add_argument("--amp", action="store_true", help="bfloat16 autocast (fast on AMX / AVX512-BF16 CPUs)")
     ap.add_argument("--warmup", type=int, default=0, help="linear learning-rate warm-up over this many steps")
+    ap.add_argument("--monotone-weight", type=float, default=0.0,
+                    help="penalise restoring more when told a higher quality than the true one (e.g. 20)")
+    ap.add_argument("--identity-weight", type=float, default=0.0,
+                    help="weight of 'told 100, change nothing' on damaged inputs (e.g. 0.5)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--workers", type=int, default=0, help="processes that make degraded batches (0 = inline)")
+    ap.add_argument("--print-every", type=int, default=50)
+    ap.add_argument("--save-minutes", type=float, default=10, help="checkpoint at least this often")
     ap.add_argument("--export", action="store_true", help="write the shipped weights from checkpoints/")
     args = ap.parse_args()
     export(args) if args.export else train(args)

@@ -194,3 +194,28 @@ def test_cuda_graphs_match_eager_in_half_precision(tmp_path):
     first, second = graphed.restore(image, 20.0), graphed.restore(image, 20.0)  # capture, then replay
     assert graphed.acceleration == "graphs"
     assert np.abs(first.astype(int) - eager).max() <= 2 and np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+@pytest.mark.parametrize("kind", ["rgb", "grey", "grey1", "u16", "flipped", "readonly"])
+def test_pixels_travel_as_integers_and_round_trip_exactly(device, kind):
+    # Conversion happens on the device (a GPU's host-side float conversion cost 10x the network); it must be
+    # exactly the old host-side arithmetic: x / 255 in, round(clamp(y) * 255) out, grey gets the channel mean.
+    from engine.restore.base import from_float_rgb, to_float_rgb
+    from engine.restore.model_restorer import download, upload
+
+    rgb = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    image = {"rgb": rgb, "grey": rgb[:, :, 0].copy(), "grey1": rgb[:, :, 1:2].copy(),
+             "u16": rgb.astype(np.uint16) * 257 + 3, "flipped": rgb[:, ::-1]}.get(kind, rgb.copy())
+    if kind == "readonly":
+        image.setflags(write=False)
+    x, info = upload(image, torch.device(device), half=False)
+    expected, _ = to_float_rgb(image)
+    assert x.shape == (1, 3, 37, 53) and x.device.type == device
+    assert torch.equal(x[0].permute(1, 2, 0).cpu(), torch.from_numpy(expected))
+    changed = x * 0.9 + 0.07  # any network output; also outside [0, 1] after the clamp test below
+    changed[..., :3, :3] = 1.5
+    out = download(changed, info)[0]
+    assert out.shape == image.shape and out.dtype == image.dtype
+    host = from_float_rgb(changed[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy(), info)
+    assert np.abs(out.astype(int) - host.astype(int)).max() <= (1 if kind in ("grey", "grey1") else 0)
