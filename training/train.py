@@ -5,7 +5,9 @@
     python -m training.train --head-only --minutes 8          # then fit the blind quality head (trunk frozen)
     python -m training.train --export                         # write resources/models/restora-small.safetensors
     python -m training.train --init resources/models/restora-small.safetensors --fresh --device cuda --workers 14 \
-        --batch 64 --patch 128 --amp --lr 2e-4 --minutes 20   # on a GPU: worker processes make the degradations
+        --batch 64 --patch 128 --amp --lr 2e-4 --minutes 20 --monotone-weight 20 --identity-weight 0.5
+                                                              # on a GPU: worker processes make the degradations;
+                                                              # the two weights keep the quality control in charge
     python -m training.train --init resources/models/restora-small.safetensors --grow c1=64,blocks2=6 --amp
                                                               # a bigger net that starts as the shipped one
 

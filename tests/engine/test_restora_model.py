@@ -124,6 +124,14 @@ def test_restoration_gets_stronger_as_quality_goes_down(shipped, clean_photo):
     assert all(b >= a for a, b in zip(change, change[1:])), f"not monotonic: {change}"
 
 
+def test_told_pristine_a_damaged_image_is_barely_touched(shipped, clean_photo):
+    """The control stays in charge even when the artifacts are obvious: told 100, a QF20 JPEG changes by a small
+    fraction of what told its true quality does (a long GPU run once drifted to 2/3, reading strength from pixels)."""
+    degraded = _jpeg(clean_photo, 20)
+    change = {q: np.abs(shipped.restore(degraded, q).astype(float) - degraded).mean() for q in (100, 20)}
+    assert change[100] < 0.25 * change[20], change
+
+
 def test_near_identity_at_quality_100(shipped, clean_photo):
     """Told the image is pristine, the model leaves it visually untouched (>= 40 dB from its input)."""
     out = shipped.restore(clean_photo, 100.0)
