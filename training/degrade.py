@@ -127,15 +127,23 @@ def sample_quality(rng: np.random.Generator) -> int:
 class Degrader:
     """Makes (degraded, clean, quality_map) training triples from clean RGB crops."""
 
-    def __init__(self, patch: int, codec_fraction: float = 0.2, seed: int = 0) -> None:
+    def __init__(self, patch: int, codec_fraction: float = 0.2, seed: int = 0, frames_per_clip: int = 1) -> None:
+        """frames_per_clip > 1: each encoded clip gives that many training frames (handed out on the next codec
+        draws). Encoding dominates a codec sample's cost, so this is what keeps a GPU's CPU workers up with it."""
         self.patch = patch
         self.codec_fraction = codec_fraction
+        self.frames_per_clip = max(1, int(frames_per_clip))
         self.rng = np.random.default_rng(seed)
+        self._pending: list = []
 
     def __call__(self, image: np.ndarray):
         rng, p = self.rng, self.patch
         if rng.random() < self.codec_fraction:
-            return self._codec(image)
+            if self._pending:
+                return self._pending.pop()
+            samples = self._codec(image)
+            self._pending = samples[1:]
+            return samples[0]
         return self._jpeg(image)
 
     def _crop(self, image: np.ndarray, size: int) -> np.ndarray:
@@ -177,7 +185,14 @@ class Degrader:
         sl = (slice(oy, oy + p), slice(ox, ox + p))
         return degraded[sl], big[sl], qmap[sl]
 
-    def _codec(self, image: np.ndarray):
+    def _frames(self, count: int) -> list[int]:
+        """Which decoded frames become samples: one drawn as always, or several distinct ones."""
+        if self.frames_per_clip == 1:
+            return [int(self.rng.integers(0, count))]
+        return [int(i) for i in self.rng.choice(count, size=min(self.frames_per_clip, count), replace=False)]
+
+    def _codec(self, image: np.ndarray) -> list:
+        """(degraded, clean, quality map) triples from one encoded clip."""
         rng, p = self.rng, self.patch
         n = int(rng.integers(3, 7))
         clean = camera_clip(image, p, n, rng)
@@ -185,17 +200,15 @@ class Degrader:
         if rng.random() < 0.3:
             qp = int(rng.integers(20, 48))
             decoded = codec_roundtrip(clean, "libx265", qp, intra)
-            i = int(rng.integers(0, min(len(decoded), len(clean))))
-            q = equivalent_jpeg_quality(clean[i], decoded[i])
-            return decoded[i], clean[i], np.full((p, p), q, np.float32)
+            return [(decoded[i], clean[i], np.full((p, p), equivalent_jpeg_quality(clean[i], decoded[i]), np.float32))
+                    for i in self._frames(min(len(decoded), len(clean)))]
         crf = rng.random() < 0.5
         decoded = codec_roundtrip(clean, "libx264", int(rng.integers(18, 46) if crf else rng.integers(20, 48)),
                                   intra, crf=crf, with_qp=True)
-        i = int(rng.integers(0, min(len(decoded), len(clean))))
-        rgb, qp_map = decoded[i]
-        if qp_map is None:  # cannot happen with libx264, but never train on a made-up label
-            return self._jpeg(image)
-        return rgb, clean[i], h264_label_map(qp_map, p, p)
+        picks = self._frames(min(len(decoded), len(clean)))
+        if any(decoded[i][1] is None for i in picks):  # cannot happen with libx264: never train on a made-up label
+            return [self._jpeg(image)]
+        return [(decoded[i][0], clean[i], h264_label_map(decoded[i][1], p, p)) for i in picks]
 
 
 def rng_int(rng: np.random.Generator, high: int) -> int:

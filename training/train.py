@@ -5,7 +5,7 @@
     python -m training.train --head-only --minutes 8          # then fit the blind quality head (trunk frozen)
     python -m training.train --export                         # write resources/models/restora-small.safetensors
     python -m training.train --init resources/models/restora-small.safetensors --fresh --device cuda --workers 14 \
-        --batch 64 --patch 128 --amp --lr 2e-4 --minutes 20 --monotone-weight 20 --identity-weight 0.5
+        --batch 64 --patch 128 --codec-frames 3 --amp --lr 2e-4 --minutes 20 --monotone-weight 20 --identity-weight 0.5
                                                               # on a GPU: worker processes make the degradations;
                                                               # the two weights keep the quality control in charge
     python -m training.train --init resources/models/restora-small.safetensors --grow c1=64,blocks2=6 --amp
@@ -187,7 +187,8 @@ def train(args) -> None:
     images, val = load_images(Path(args.data), args.patch + 32)
     model, step, log, opt_state = _initial_model(args)
     # Workers fork here, before CUDA is touched in this process.
-    batches = batch_stream(images, args.patch, args.batch, args.codec_fraction, args.seed + step, args.workers)
+    batches = batch_stream(images, args.patch, args.batch, args.codec_fraction, args.seed + step, args.workers,
+                           args.codec_frames)
     # The shipped blind head ("dct") has fixed features and is fitted separately (training/fit_quality_head.py);
     # only the older conv head learns here, jointly (--head-weight) or alone (--head-only).
     learn_head = model.config.get("head", "conv") == "conv"
@@ -275,6 +276,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-min", type=float, default=2e-5)
     ap.add_argument("--codec-fraction", type=float, default=0.2)
+    ap.add_argument("--codec-frames", type=int, default=1,
+                    help="training frames from each encoded clip (3 halves a codec sample's CPU cost; for GPU runs)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)

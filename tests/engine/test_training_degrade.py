@@ -53,3 +53,17 @@ def test_degrader_codec_samples_are_labelled(photo):
         degraded, clean, labels = degrade(photo)
         assert degraded.shape == clean.shape == (64, 64, 3)
         assert labels.shape == (64, 64) and 1.0 <= labels.min() <= labels.max() <= 100.0
+
+
+def test_one_encoded_clip_can_give_several_distinct_frames(photo):
+    degrade = Degrader(64, codec_fraction=1.0, seed=5, frames_per_clip=3)
+    first = degrade(photo)
+    assert 1 <= len(degrade._pending) <= 2  # clips have 3-6 frames; the rest wait for the next codec draws
+    waiting = len(degrade._pending)
+    rest = [degrade(photo) for _ in range(waiting)]
+    assert not degrade._pending
+    cleans = [first[1]] + [r[1] for r in rest]
+    assert all(not np.array_equal(a, b) for i, a in enumerate(cleans) for b in cleans[i + 1:])  # distinct frames
+    for degraded, clean, labels in [first, *rest]:
+        assert degraded.shape == clean.shape == (64, 64, 3)
+        assert labels.shape == (64, 64) and 1.0 <= labels.min() <= labels.max() <= 100.0
