@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 
 from engine.models.registry import save_model
 from engine.models.restora_net import UNSHUFFLE, QualityHead, RestoraNet
+from training.ema import WeightAverage
 from training.grow import grow
 from training.degrade import camera_clip, codec_roundtrip, h264_label_map, jpeg, psnr
 from training.loader import batch_stream, to_unit
@@ -99,8 +100,14 @@ def _h264_gain(model: RestoraNet, val: list[np.ndarray], crf: int) -> float:
     return float(np.mean(gains))
 
 
-def save_checkpoint(model, opt, step: int, log: list) -> None:
+def save_checkpoint(model, opt, step: int, log: list, average: WeightAverage | None = None) -> None:
     CKPT_DIR.mkdir(exist_ok=True)
+    if average is not None:  # written first: a checkpoint never pairs new weights with an older average
+        tmp = CKPT_DIR / "ema.tmp.safetensors"
+        save_file({k: v.detach().cpu().contiguous() for k, v in average.state_dict().items()}, str(tmp))
+        os.replace(tmp, CKPT_DIR / "ema.safetensors")
+    else:  # an average left by an earlier run must not be exported as this run's weights
+        (CKPT_DIR / "ema.safetensors").unlink(missing_ok=True)
     tmp = CKPT_DIR / "model.tmp.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
     os.replace(tmp, CKPT_DIR / "model.safetensors")
@@ -110,7 +117,9 @@ def save_checkpoint(model, opt, step: int, log: list) -> None:
 
 
 def export(args) -> None:
-    state = load_file(str(CKPT_DIR / "model.safetensors"))
+    # The weight average, where the run kept one, is what validation scored (see training/ema.py).
+    averaged = CKPT_DIR / "ema.safetensors"
+    state = load_file(str(averaged if averaged.exists() else CKPT_DIR / "model.safetensors"))
     meta = torch.load(CKPT_DIR / "optim.pt", map_location="cpu", weights_only=False)
     model = RestoraNet(**meta["config"])
     model.load_state_dict(state)
@@ -142,6 +151,18 @@ def _initial_model(args):
             print(f"grown to {model.config}")
         return model, 0, [], None
     return RestoraNet(), 0, [], None
+
+
+def _weight_average(model, decay: float, resuming: bool) -> WeightAverage:
+    """A new average of `model`, continuing the checkpoint's own average when resuming one that kept it."""
+    average = WeightAverage(model, decay)
+    saved = CKPT_DIR / "ema.safetensors"
+    if resuming and saved.exists():
+        state = load_file(str(saved))
+        mine = average.state_dict()
+        if set(state) == set(mine) and all(state[k].shape == v.shape for k, v in mine.items()):
+            average.load_state_dict({k: v.to(next(model.parameters()).device) for k, v in state.items()})
+    return average
 
 
 def _parse_grow(text: str) -> dict:
@@ -210,6 +231,8 @@ def train(args) -> None:
         for name, p in model.named_parameters():
             p.requires_grad_(name.startswith("quality_head."))
         opt = torch.optim.AdamW(model.quality_head.parameters(), lr=args.lr, weight_decay=0.0)
+    average = _weight_average(model, args.ema, resuming=step > 0) if args.ema else None
+    scored = average.model if average else model  # what validation scores and export ships
     start, last_save = time.time(), time.time()
     deadline = start + args.minutes * 60
     total_steps = step + args.steps if args.steps else None
@@ -244,6 +267,8 @@ def train(args) -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
+        if average:
+            average.update(model)
         step += 1
         window, window_loss = window + 1, window_loss + loss.detach()  # no per-step sync with the GPU
         window_mono, window_ident = window_mono + mono.detach(), window_ident + ident.detach()
@@ -256,14 +281,14 @@ def train(args) -> None:
         if step % args.val_every == 0 or time.time() - last_save > args.save_minutes * 60:
             entry = {"step": step, "minutes": round((time.time() - start) / 60, 1), "loss": last_loss}
             if step % args.val_every == 0:
-                entry.update(validate(model, val))
+                entry.update(validate(scored, val))
             log.append(entry)
             print(json.dumps(entry), flush=True)
-            save_checkpoint(model, opt, step, log)
+            save_checkpoint(model, opt, step, log, average)
             last_save = time.time()
-    log.append({"step": step, "minutes": round((time.time() - start) / 60, 1), **validate(model, val)})
+    log.append({"step": step, "minutes": round((time.time() - start) / 60, 1), **validate(scored, val)})
     print(json.dumps(log[-1]), flush=True)
-    save_checkpoint(model, opt, step, log)
+    save_checkpoint(model, opt, step, log, average)
 
 
 def main() -> None:
@@ -293,6 +318,8 @@ def main() -> None:
                     help="penalise restoring more when told a higher quality than the true one (e.g. 20)")
     ap.add_argument("--identity-weight", type=float, default=0.0,
                     help="weight of 'told 100, change nothing' on damaged inputs (e.g. 0.5)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an average of the weights with this decay (e.g. 0.999); validation and export use it")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--workers", type=int, default=0, help="processes that make degraded batches (0 = inline)")
     ap.add_argument("--print-every", type=int, default=50)
