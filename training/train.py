@@ -5,8 +5,10 @@
     python -m training.train --head-only --minutes 8          # then fit the blind quality head (trunk frozen)
     python -m training.train --export                         # write resources/models/restora-small.safetensors
     python -m training.train --init resources/models/restora-small.safetensors --fresh --device cuda --workers 14 \
-        --batch 64 --patch 128 --codec-frames 3 --amp --lr 2e-4 --minutes 20 --monotone-weight 20 --identity-weight 0.5
-                                                              # on a GPU: worker processes make the degradations;
+        --batch 64 --patch 128 --codec-frames 3 --echo 3 --ema 0.999 --amp --lr 2e-4 --minutes 20 \
+        --monotone-weight 20 --identity-weight 0.5
+                                                              # on a GPU: worker processes make the degradations,
+                                                              # --echo trains each patch 3x, --ema averages weights;
                                                               # the two weights keep the quality control in charge
     python -m training.train --init resources/models/restora-small.safetensors --grow c1=64,blocks2=6 --amp
                                                               # a bigger net that starts as the shipped one
@@ -32,6 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from engine.models.registry import save_model
 from engine.models.restora_net import UNSHUFFLE, QualityHead, RestoraNet
+from training.echo import echoed
 from training.ema import WeightAverage
 from training.grow import grow
 from training.degrade import camera_clip, codec_roundtrip, h264_label_map, jpeg, psnr
@@ -210,6 +213,8 @@ def train(args) -> None:
     # Workers fork here, before CUDA is touched in this process.
     batches = batch_stream(images, args.patch, args.batch, args.codec_fraction, args.seed + step, args.workers,
                            args.codec_frames)
+    if args.echo > 1:  # a GPU that outruns its CPU workers trains on each patch `echo` times (training/echo.py)
+        batches = echoed(batches, args.echo, args.echo_pool, device, args.seed + step)
     # The shipped blind head ("dct") has fixed features and is fitted separately (training/fit_quality_head.py);
     # only the older conv head learns here, jointly (--head-weight) or alone (--head-only).
     learn_head = model.config.get("head", "conv") == "conv"
@@ -318,6 +323,9 @@ def main() -> None:
                     help="penalise restoring more when told a higher quality than the true one (e.g. 20)")
     ap.add_argument("--identity-weight", type=float, default=0.0,
                     help="weight of 'told 100, change nothing' on damaged inputs (e.g. 0.5)")
+    ap.add_argument("--echo", type=int, default=1,
+                    help="steps per fresh batch, drawn from a pool of recent patches (GPU runs bound by their workers)")
+    ap.add_argument("--echo-pool", type=int, default=32, help="with --echo: batches the pool holds")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an average of the weights with this decay (e.g. 0.999); validation and export use it")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")

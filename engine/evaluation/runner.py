@@ -7,6 +7,8 @@ A method key names what restores the degraded image:
   restora         the default registered Restora model, told the true quality; NAME for any registered model,
                   or a path to a .safetensors file (training checkpoints)
   ...-blind       the same model with the quality estimated by its own head
+  ...-x2/-x4/-x8  the same model averaged over 2/4/8 turned orientations (self-ensemble, engine/restore/ensemble.py);
+                  e.g. restora-x8, restora-blind-x8
 """
 from __future__ import annotations
 
@@ -61,7 +63,15 @@ class Method:
             self.restorer.close()
 
 
-def _model_restorer(key: str, device: str, models_dir: Path | None) -> Restorer:
+def _split_ensemble(key: str) -> tuple[str, int]:
+    """'restora-x8' -> ('restora', 8); keys without the suffix run once."""
+    head, _, tail = key.rpartition("-x")
+    if head and tail in ("2", "4", "8"):
+        return head, int(tail)
+    return key, 1
+
+
+def _model_restorer(key: str, device: str, models_dir: Path | None, ensemble: int = 1) -> Restorer:
     from ..models.registry import MODELS_DIR, _spec_from_file, default_model, list_models
     from ..restore.model_restorer import ModelRestorer
 
@@ -73,17 +83,17 @@ def _model_restorer(key: str, device: str, models_dir: Path | None) -> Restorer:
             spec = _spec_from_file(path)
         except (ValueError, OSError) as exc:
             raise RestoraError(f"cannot use {path.name} as a model: {exc}") from exc
-        return ModelRestorer(spec, device=device)
+        return ModelRestorer(spec, device=device, ensemble=ensemble)
     folder = models_dir or MODELS_DIR
     specs = list_models(folder)
     if key == DEFAULT_MODEL_KEY:
         spec = default_model("cpu", folder)
         if spec is None:
             raise RestoraError(f"no Restora model in {folder} (train one, or name a .safetensors file)")
-        return ModelRestorer(spec, device=device)
+        return ModelRestorer(spec, device=device, ensemble=ensemble)
     for spec in specs:
         if spec.name == key:
-            return ModelRestorer(spec, device=device)
+            return ModelRestorer(spec, device=device, ensemble=ensemble)
     known = ", ".join(["jpeg", "deblock", *PEERS, DEFAULT_MODEL_KEY, *(s.name for s in specs)])
     raise RestoraError(f"unknown method {key!r}; known: {known} (add {BLIND_SUFFIX} to a model for blind mode)")
 
@@ -101,12 +111,14 @@ def build_method(key: str, device: str = "cpu", models_dir: Path | None = None,
         restorer = PEERS[key](weights_dir)
         return Method(key, restorer.title, restorer, handles_colour=restorer.handles_colour,
                       handles_grey=restorer.handles_grey)
-    blind = key.endswith(BLIND_SUFFIX)
-    base = key[: -len(BLIND_SUFFIX)] if blind else key
-    restorer = _model_restorer(base, device, models_dir)
+    unturned, ensemble = _split_ensemble(key)
+    blind = unturned.endswith(BLIND_SUFFIX)
+    base = unturned[: -len(BLIND_SUFFIX)] if blind else unturned
+    restorer = _model_restorer(base, device, models_dir, ensemble)
     if blind and not restorer.has_blind_head:
         raise RestoraError(f"{base} has no quality head, so it cannot run blind")
-    title = f"{restorer.title} ({'blind' if blind else 'told the quality'})"
+    turns = f", {ensemble} turns averaged" if ensemble > 1 else ""
+    title = f"{restorer.title} ({'blind' if blind else 'told the quality'}{turns})"
     return Method(key, title, restorer, blind=blind)
 
 

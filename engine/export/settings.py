@@ -63,6 +63,7 @@ class ExportSettings:
     segment_seconds: float = 2.0  # length of each closed-GOP segment (the unit of resume)
     batch_size: int = 1  # frames per restore call (restorers with restore_batch)
     image_quality: int | None = None  # JPEG/WebP still-image quality; None = image_io's default
+    ensemble: int = 1  # forward passes per frame in turned orientations, averaged (1, 2, 4 or 8; learned models)
 
     def codec_spec(self) -> CodecSpec:
         spec = CODECS.get(self.codec)

@@ -39,7 +39,7 @@ def _restorer_identity(restorer) -> dict:
 def _make_restorer(settings: ExportSettings):
     from ..restore import create_restorer
     try:
-        return create_restorer(settings.model, settings.device)
+        return create_restorer(settings.model, settings.device, ensemble=settings.ensemble)
     except ValueError as exc:
         raise RestoraError(str(exc)) from None
 

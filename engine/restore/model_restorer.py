@@ -12,6 +12,7 @@ from ..models.registry import ModelSpec, build_model
 from ..models.restora_net import MULTIPLE
 from .accelerate import make_forward
 from .base import NoticeFn, Quality, Restorer
+from .ensemble import check_ensemble, ensembled
 from .tiler import run_tiled
 
 # Tiles bound memory. A whole 1080p frame fits comfortably on a CPU and on any CUDA card (the small net peaked at
@@ -70,7 +71,8 @@ class ModelRestorer(Restorer):
     supports_quality_map = True
 
     def __init__(self, spec: ModelSpec, device: str = "auto", tile: int | None = None, overlap: int = 64,
-                 on_notice: NoticeFn | None = None, accelerate: str = "auto", precision: str = "auto") -> None:
+                 on_notice: NoticeFn | None = None, accelerate: str = "auto", precision: str = "auto",
+                 ensemble: int = 1) -> None:
         self.spec = spec
         self.name, self.title = spec.name, spec.title
         self.has_blind_head = spec.blind_head
@@ -84,6 +86,7 @@ class ModelRestorer(Restorer):
         self.has_strength_refiner = self._refiner is not None
         self.accelerate = accelerate
         self.wanted_precision = precision
+        self.ensemble = check_ensemble(ensemble)  # forward passes per frame, averaged (see ensemble.py)
         self._place()
 
     def _place(self) -> None:
@@ -94,7 +97,7 @@ class ModelRestorer(Restorer):
         forward, self.acceleration = make_forward(self._model, self._device, self.accelerate)
         if self.precision == "bf16":
             forward = _autocast_bf16(forward, self._device.type)
-        self._forward = forward
+        self._forward = ensembled(forward, self.ensemble)
         if self._refiner is not None:  # tiny and run once per frame: float32 everywhere
             self._refiner = self._refiner.to(self._device).float()
 

@@ -17,16 +17,20 @@ def default_restorer_name(device_type: str = "cpu") -> str:
     return spec.name if spec is not None else "deblock"
 
 
-def create_restorer(name: str | None = None, device: str = "auto", on_notice: NoticeFn | None = None) -> Restorer:
-    """Build a restorer by name (None = the default for the device). Unknown names raise ValueError."""
+def create_restorer(name: str | None = None, device: str = "auto", on_notice: NoticeFn | None = None,
+                    ensemble: int = 1) -> Restorer:
+    """Build a restorer by name (None = the default for the device). Unknown names raise ValueError.
+    ensemble: forward passes in turned orientations, averaged (learned models only; see ensemble.py)."""
     from ..device import resolve_device
     from .model_restorer import ModelRestorer
 
     if name is None or name == "auto":
         name = default_restorer_name(resolve_device(device).type)
     if name in BASELINES:
+        if ensemble != 1:
+            raise ValueError(f"{name} is a fixed filter: --ensemble needs a learned model")
         return BASELINES[name]()
     for spec in list_models():
         if spec.name == name:
-            return ModelRestorer(spec, device=device, on_notice=on_notice)
+            return ModelRestorer(spec, device=device, on_notice=on_notice, ensemble=ensemble)
     raise ValueError(f"unknown model {name!r}; available: {', '.join(restorer_names())}")

@@ -269,3 +269,24 @@ def test_notice_reports_the_audio(qtbot, window, tmp_path):
     assert notice.args[0].startswith("Exported talk_restored.mkv: 12 frames, 0 skipped,")
     assert "audio #1 (aac): copied" in notice.args[0] and "\n" not in notice.args[0]
     assert _decoded_frames(tmp_path / "talk_restored.mkv") == 12
+
+
+def test_turned_passes_reach_the_engine_and_are_remembered(qtbot, window, jpeg, tmp_path, monkeypatch):
+    from engine.export import video_export
+
+    made_with = []
+    original = video_export._make_restorer
+
+    def recording(settings):
+        made_with.append(settings.ensemble)
+        return original(settings)
+    monkeypatch.setattr(video_export, "_make_restorer", recording)
+    dialog = _open_dialog(qtbot, window, jpeg)
+    assert dialog.passes_combo.currentData() == 1  # one pass until the user asks for more
+    _select(dialog.passes_combo, 8)
+    with qtbot.waitSignal(window.export_runner.finished, timeout=EXPORT_TIMEOUT_MS) as done:
+        dialog.start_export()
+    assert done.args[0].frames == 1 and (tmp_path / "photo_restored.png").exists()
+    expected = 1 if window.export_context()["restorer"] == "deblock" else 8
+    assert made_with == [expected]
+    assert int(dialog.q.value("export/passes")) == 8
