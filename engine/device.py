@@ -50,6 +50,23 @@ def cpu_has_bf16_units() -> bool:
     return torch.backends.mkldnn.is_available() and ("amx_bf16" in flags or "avx512_bf16" in flags)
 
 
+def describe_host(device_type: str = "cpu") -> str:
+    """One line naming what a speed figure was measured on: hosts of one machine type differ 2-5x (AMX or not)."""
+    import platform  # noqa: PLC0415
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    cpu = (f"{name}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}"
+           f"{', bf16 units' if cpu_has_bf16_units() else ', no bf16 units'}")
+    if device_type == "cuda" and torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} (host: {cpu})"
+    return cpu
+
+
 def choose_precision(device: torch.device, model_allows: bool, wanted: str = "auto") -> str:
     """fp16 on CUDA, bf16 on CPUs with bf16 units, fp32 otherwise. RESTORA_PRECISION=fp32 forces full precision."""
     wanted = (os.environ.get("RESTORA_PRECISION") or wanted or "auto").lower()

@@ -42,6 +42,7 @@ def _frame(w: int, h: int) -> np.ndarray:
 def bench_model(args) -> dict:
     import torch
 
+    from ..device import describe_host
     from ..restore.model_restorer import ModelRestorer
     from ..restore.registry import create_restorer
 
@@ -52,7 +53,8 @@ def bench_model(args) -> dict:
         restorer = ModelRestorer(restorer.spec, device=args.device, accelerate=args.accelerate)
     precision = getattr(restorer, "precision", "n/a")
     cuda = restorer.device == "cuda"
-    results = {"model": restorer.name, "device": restorer.device, "threads": torch.get_num_threads(),
+    results = {"model": restorer.name, "device": restorer.device, "host": describe_host(restorer.device),
+               "threads": torch.get_num_threads(),
                "acceleration": getattr(restorer, "acceleration", "n/a"), "precision": precision, "sizes": {}}
     for size in args.size:
         w, h = (int(v) for v in size.lower().split("x"))

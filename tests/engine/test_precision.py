@@ -85,3 +85,20 @@ def test_restore_cli_precision_flag_reaches_the_restorer(tmp_path, capsys, monke
         dev.set_precision_for_process("auto")
     assert code == 0, capsys.readouterr().err
     assert seen == ["fp32"] and (tmp_path / "out.png").is_file()
+
+
+def test_speed_figures_name_their_host(monkeypatch, capsys):
+    """Hosts of one machine type differ 2-5x (AMX or AVX2 only): a benchmark says which one it ran on."""
+    import json
+    import os
+
+    from engine.cli import main as cli_main
+
+    monkeypatch.setattr(dev, "cpu_has_bf16_units", lambda: False)
+    host = dev.describe_host("cpu")
+    assert f"{os.cpu_count()} cores" in host and host.endswith("no bf16 units")
+    assert torch.backends.cpu.get_cpu_capability() in host
+    assert cli_main(["benchmark", "model", "--device", "cpu", "--size", "64x48", "--runs", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["host"] == host and result["precision"] == "fp32"
+    assert result["sizes"]["64x48"]["ms_per_frame_median"] > 0
