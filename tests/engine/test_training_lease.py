@@ -65,6 +65,46 @@ def test_pack_lays_out_photos_as_train_reads_them_within_the_limit(data: Path, t
     assert manifest["total_mib"] <= manifest["limit_mib"]
 
 
+def test_pack_carries_the_teacher_and_leaves_it_less_room_for_photos(data: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "lease"
+    (out / "teacher").mkdir(parents=True)
+    (out / "teacher" / "older.pth").write_bytes(b"old")
+    teacher = tmp_path / "peer.pth"
+    teacher.write_bytes(b"w" * 3000)  # three photos' worth
+    monkeypatch.setattr(lease, "LIMIT", lease.tree_bytes(ROOT) + lease.MARGIN + 15_000)
+    manifest = lease.pack(out, data, with_wheel=False, root=ROOT, teacher=teacher)
+    assert sorted(p.name for p in (out / "teacher").iterdir()) == ["peer.pth"]  # lease_run.sh takes the only one
+    assert (out / "teacher" / "peer.pth").read_bytes() == teacher.read_bytes()
+    assert manifest["teacher"] == "peer.pth" and sum(manifest["photos"].values()) == 12
+    assert manifest["total_mib"] <= manifest["limit_mib"]
+    lease.pack(out, data, with_wheel=False, root=ROOT, teacher=None)
+    assert not list((out / "teacher").iterdir())
+    with pytest.raises(SystemExit, match="no-teacher"):
+        lease.pack(out, data, with_wheel=False, root=ROOT, teacher=tmp_path / "missing.pth")
+
+
+def test_device_script_passes_the_packed_teacher_before_the_callers_flags(tmp_path: Path) -> None:
+    """Runs lease_run.sh with a python3 that only records its arguments, in a fake carried tree."""
+    bin_dir, work = tmp_path / "bin", tmp_path / "work"
+    bin_dir.mkdir()
+    recorder = bin_dir / "python3"
+    recorder.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls.txt"}\n')
+    recorder.chmod(0o755)
+    for name in ("wheels/av-0-cp312.whl", "teacher/peer.pth"):
+        (work / ".lease" / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / ".lease" / name).write_bytes(b"x")
+    (work / ".lease" / "MANIFEST.json").write_text("{}")
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    script = ROOT / "training" / "lease_run.sh"
+    run = subprocess.run(["bash", str(script), "1", "--teacher", "mine.pth"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    train = next(line.split() for line in (tmp_path / "calls.txt").read_text().splitlines() if "training.train" in line)
+    taught = [train[i + 1] for i, flag in enumerate(train) if flag == "--teacher"]
+    assert taught == [".lease/teacher/peer.pth", "mine.pth"]  # argparse keeps the last: the caller's flag wins
+
+
 def test_adopt_copies_a_checkpoint_and_never_keeps_an_older_average(tmp_path: Path) -> None:
     fetched, ckpt = tmp_path / "fetched", tmp_path / "checkpoints"
     fetched.mkdir()
