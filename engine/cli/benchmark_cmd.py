@@ -12,18 +12,40 @@ from ..errors import RestoraError
 
 def add_arguments(parser) -> None:
     parser.add_argument("what", choices=["model", "export"], help="what to measure")
-    parser.add_argument("--model", default=None, help="restorer name (default: the device's default model)")
+    parser.add_argument("--model", default=None,
+                        help="restorer name or a .safetensors file (default: the device's default model)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
                         help="model arithmetic: auto = fp16 on CUDA, bf16 on CPUs with bf16 units, else fp32")
-    parser.add_argument("--size", nargs="+", default=["1280x720", "1920x1080"], help="WxH frame sizes (model; export uses the first for its synthetic clip)")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=1, help="frames per forward pass (model)")
+    parser.add_argument("--size", nargs="+", type=_size, default=[(1280, 720), (1920, 1080)],
+                        help="WxH frame sizes (model; export uses the first for its synthetic clip)")
+    parser.add_argument("--runs", type=_positive, default=10)
+    parser.add_argument("--batch", type=_positive, default=1, help="frames per forward pass (model)")
     parser.add_argument("--accelerate", default="auto", choices=["auto", "eager", "graphs", "compile"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     parser.add_argument("--source", default=None, help="video to export (export; default: synthetic clip)")
     parser.add_argument("--frames", type=int, default=200, help="frames to export (export)")
     parser.add_argument("--json", action="store_true")
+
+
+def _size(text: str) -> tuple[int, int]:
+    import argparse
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WxH, e.g. 1920x1080") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"{text!r}: each side must be 16..16384 pixels")
+    return w, h
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _frame(w: int, h: int) -> np.ndarray:
@@ -48,7 +70,10 @@ def bench_model(args) -> dict:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    restorer = create_restorer(args.model, args.device)
+    try:
+        restorer = create_restorer(args.model, args.device)
+    except ValueError as exc:
+        raise RestoraError(str(exc)) from None
     if isinstance(restorer, ModelRestorer) and args.accelerate != "auto":
         restorer = ModelRestorer(restorer.spec, device=args.device, accelerate=args.accelerate)
     precision = getattr(restorer, "precision", "n/a")
@@ -56,8 +81,8 @@ def bench_model(args) -> dict:
     results = {"model": restorer.name, "device": restorer.device, "host": describe_host(restorer.device),
                "threads": torch.get_num_threads(),
                "acceleration": getattr(restorer, "acceleration", "n/a"), "precision": precision, "sizes": {}}
-    for size in args.size:
-        w, h = (int(v) for v in size.lower().split("x"))
+    for w, h in args.size:
+        size = f"{w}x{h}"
         frames = [_frame(w, h)] * args.batch
         qualities = [30.0] * args.batch
         run = (lambda: restorer.restore_batch(frames, qualities)) if args.batch > 1 else \
@@ -87,8 +112,7 @@ def bench_export(args) -> dict:
         from ..export import benchmark_export
     except ImportError as exc:
         raise RestoraError(f"export benchmark unavailable: {exc}") from exc
-    w, h = (int(v) for v in args.size[0].lower().split("x"))
-    return benchmark_export(args.source, args.frames, args.model, size=(w, h))
+    return benchmark_export(args.source, args.frames, args.model, size=args.size[0])
 
 
 def run(args) -> int:

@@ -32,8 +32,11 @@ class ModelSpec:
 
 
 def _spec_from_file(path: Path) -> ModelSpec:
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except SafetensorError as exc:  # a truncated or foreign file: callers report ValueError as one line
+        raise ValueError(f"{path.name}: not a safetensors file ({exc})") from None
     arch = meta.get("arch", "")
     if arch not in ARCHITECTURES:
         raise ValueError(f"{path.name}: unknown architecture {arch!r}")

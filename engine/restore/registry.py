@@ -1,7 +1,9 @@
 """All restorers the app offers: the learned models found in resources/models plus the classical baseline."""
 from __future__ import annotations
 
-from ..models.registry import default_model, list_models
+from pathlib import Path
+
+from ..models.registry import _spec_from_file, default_model, list_models
 from .base import NoticeFn, Restorer
 from .deblock import DeblockRestorer
 
@@ -19,11 +21,14 @@ def default_restorer_name(device_type: str = "cpu") -> str:
 
 def create_restorer(name: str | None = None, device: str = "auto", on_notice: NoticeFn | None = None,
                     ensemble: int = 1) -> Restorer:
-    """Build a restorer by name (None = the default for the device). Unknown names raise ValueError.
+    """Build a restorer by name (None = the default for the device) or from a .safetensors file (a training
+    candidate). Unknown names and unusable files raise ValueError.
     ensemble: forward passes in turned orientations, averaged (learned models only; see ensemble.py)."""
     from ..device import resolve_device
     from .model_restorer import ModelRestorer
 
+    if name is not None and name.endswith(".safetensors"):
+        return ModelRestorer(_spec_from_path(name), device=device, on_notice=on_notice, ensemble=ensemble)
     if name is None or name == "auto":
         name = default_restorer_name(resolve_device(device).type)
     if name in BASELINES:
@@ -34,3 +39,13 @@ def create_restorer(name: str | None = None, device: str = "auto", on_notice: No
         if spec.name == name:
             return ModelRestorer(spec, device=device, on_notice=on_notice, ensemble=ensemble)
     raise ValueError(f"unknown model {name!r}; available: {', '.join(restorer_names())}")
+
+
+def _spec_from_path(name: str):
+    path = Path(name)
+    if not path.is_file():
+        raise ValueError(f"model file not found: {name}")
+    try:
+        return _spec_from_file(path)
+    except (ValueError, OSError) as exc:  # not safetensors, or no architecture we know in its metadata
+        raise ValueError(f"cannot use {path.name} as a model: {exc}") from None
