@@ -23,6 +23,25 @@ def describe_source(source: str) -> str:
     return SOURCE_TITLES.get(source.lower(), source) if source else ""
 
 
+class WidestTextLabel(QLabel):
+    """A label that keeps room for the widest text it will show, so a changing number never gets clipped.
+
+    Why not setMinimumWidth: the width must follow the font and padding the style sheet gives it (monospace here)."""
+
+    def __init__(self, widest: str) -> None:
+        super().__init__()
+        self._widest = widest
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        current = self.fontMetrics().horizontalAdvance(self.text())
+        extra = max(0, hint.width() - current)  # padding and margins, as the style computed them for the text now
+        return QSize(max(hint.width(), self.fontMetrics().horizontalAdvance(self._widest) + extra), hint.height())
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint().expandedTo(super().sizeHint())
+
+
 class TransportBar(QWidget):
     playToggled = Signal()
     stepRequested = Signal(int)  # -1 / +1
@@ -121,14 +140,14 @@ class StrengthPanel(QWidget):
         self.slider.setValue(50)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.setToolTip("The JPEG quality the model assumes: lower = stronger restoration")
+        self.slider.setMinimumWidth(120)  # the window's minimum width must leave the slider usable, not a dot
         self.spin = QSpinBox()
         self.spin.setRange(1, 100)
         self.spin.setValue(50)
         self.spin.setPrefix("Q ")
         self.spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.strength_label = QLabel()
+        self.strength_label = WidestTextLabel(widest="strength 100")
         self.strength_label.setObjectName("strengthLabel")
-        self.strength_label.setMinimumWidth(96)
         self.mode_buttons = QButtonGroup(self)
         self._last_quality_used: float | None = None
         layout = QHBoxLayout(self)
@@ -191,6 +210,7 @@ class StrengthPanel(QWidget):
             base = f"Auto Q {auto_quality:.0f}" if auto_quality is not None else "Auto"
             text = f"{base} ({where}) → using Q {quality_used:.0f}" if where else f"→ using Q {quality_used:.0f}"
         self.source_label.setText(text)
+        self.source_label.setToolTip(text)  # a narrow window clips the label; the whole line stays one hover away
 
     # --- internals -------------------------------------------------------------------------------------------
     def _slider_moved(self, value: int) -> None:

@@ -82,3 +82,17 @@ def test_split_divider_drags_and_ab_key_shows_original(qtbot, window, jpeg):
     assert window.compare.holding_original and pane.image is not restored
     QTest.keyRelease(window, Qt.Key.Key_A)
     assert not window.compare.holding_original and pane.image is restored
+
+
+def test_strength_slider_and_readout_stay_usable_in_a_narrow_window(qtbot, window):
+    """The readout's number changes width as the slider moves; at the smallest window it must still show in full."""
+    window.resize(window.minimumSizeHint().width(), 700)
+    label = window.strength.strength_label
+    qtbot.wait(20)
+    assert window.strength.slider.width() >= 120  # still something to drag
+    for value in (1, 50, 91, 100):  # strength 99 (the widest), 50, 9, 0
+        window.strength.set_value(value)
+        qtbot.wait(20)
+        assert label.isVisible()
+        shown = label.contentsRect().width()
+        assert shown >= label.fontMetrics().horizontalAdvance(label.text()), (label.text(), shown)
