@@ -46,7 +46,22 @@ def create_application(argv: list[str]) -> QApplication:
     return app
 
 
+def missing_display() -> str | None:
+    """Why a window cannot open here, or None. Qt itself aborts (core dump, a screenful about xcb plugins) when a
+    Linux session has no display, which reads like a crash; say it in one line instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); run it in a desktop "
+            "session, or use the headless commands: python main.py restore|probe|evaluate|benchmark --help")
+
+
 def run_app(argv: list[str]) -> int:
+    problem = missing_display()
+    if problem:
+        print(f"restora: {problem}", file=sys.stderr)
+        return 2
     app = create_application(argv)
     window = MainWindow()
     screenshot = os.environ.get("RESTORA_SCREENSHOT")

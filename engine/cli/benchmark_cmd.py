@@ -24,7 +24,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--accelerate", default="auto", choices=["auto", "eager", "graphs", "compile"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     parser.add_argument("--source", default=None, help="video to export (export; default: synthetic clip)")
-    parser.add_argument("--frames", type=int, default=200, help="frames to export (export)")
+    parser.add_argument("--frames", type=_positive, default=200, help="frames to export (export)")
     parser.add_argument("--json", action="store_true")
 
 

@@ -33,7 +33,7 @@ def check_readable(path: Path) -> None:
     if not path.exists():
         raise MediaError(f"file not found: {path}")
     if path.is_dir():
-        raise MediaError(f"{path.name} is a folder, not a file")
+        raise MediaError(f"{path.name or path} is a folder, not a file")  # '.' has no name
     if path.stat().st_size == 0:
         raise MediaError(f"{path.name} is empty (0 bytes)")
 
@@ -206,7 +206,11 @@ def save_image(path, pixels: np.ndarray, alpha: np.ndarray | None = None, *, qua
         raise OutputError(f"cannot save {path.name}: pixels must be uint8 or uint16, not {pixels.dtype}")
     if not path.parent.is_dir():
         raise OutputError(f"cannot save {path.name}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=ext + ".part")
+    try:  # the folder's permission bits say little (root, /proc, read-only mounts): creating the file is the test
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=ext + ".part")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path.name}: folder {path.parent} refuses new files "
+                          f"({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             if pixels.dtype == np.uint16 and fmt in ("PNG", "TIFF"):

@@ -32,6 +32,7 @@ def test_a_weights_file_is_timed_through_the_engine(tmp_path: Path, capsys: pyte
     (["--size", "1920by1080"], "is not WxH"),
     (["--size", "8x8"], "16..16384"),
     (["--runs", "0"], "at least 1"),
+    (["--frames", "0"], "at least 1"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args: list[str], message: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture) -> None:

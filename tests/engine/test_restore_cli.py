@@ -88,6 +88,26 @@ def test_unwritable_output_folder(media, tmp_path, capsys):
         locked.chmod(0o700)
 
 
+def test_a_folder_that_refuses_new_files_despite_its_permission_bits(media, tmp_path, capsys, monkeypatch):
+    """As root every folder looks writable, yet /proc or a read-only mount refuse the file: one line, exit 2."""
+    import tempfile
+
+    refusing = tmp_path / "refusing"
+    refusing.mkdir()
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if Path(dir) == refusing:
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    code, out, err = _run([media / "still.jpg", "-o", refusing / "x.png", "--model", "deblock"], capsys)
+    assert code == 2
+    assert "refuses new files" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not list(refusing.iterdir())
+
+
 def test_output_inside_a_file_is_refused(media, tmp_path, capsys):
     code, out, err = _run([media / "still.jpg", "-o", media / "notes.txt" / "x.png", "--model", "deblock"], capsys)
     assert code == 2 and "does not exist" in err

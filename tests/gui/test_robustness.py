@@ -170,3 +170,18 @@ def test_video_display_rotation_is_honoured(qtbot, window, tmp_path):
     result = open_and_wait(qtbot, window, path)
     assert (window.media.width, window.media.height) == (32, 64)
     assert result.original.shape[:2] == (64, 32) == result.restored.shape[:2]
+
+
+def test_no_display_is_one_line_and_exit_2_not_a_qt_abort(monkeypatch, capsys):
+    from gui import app as gui_app
+
+    monkeypatch.setattr(gui_app.sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert gui_app.run_app(["photo.jpg"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no display" in err and "restore" in err
+    for name, value in (("DISPLAY", ":0"), ("WAYLAND_DISPLAY", "wayland-0"), ("QT_QPA_PLATFORM", "offscreen")):
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            assert gui_app.missing_display() is None  # a display (or an explicit Qt platform) lets Qt decide
