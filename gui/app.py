@@ -15,11 +15,14 @@ from .theme import apply_dark_theme
 
 def _install_screenshot_hook(window: MainWindow, target: str, app: QApplication) -> None:
     """RESTORA_SCREENSHOT=path: after the first restored frames are on screen, save the window and quit.
-    RESTORA_SCREENSHOT_DELAY (seconds, default 2) lets playback run a little first."""
+    RESTORA_SCREENSHOT_DELAY (seconds, default 2) lets playback run a little first. A file that never shows a
+    frame (a damaged one: the notice is what to look at) is shot 10 s after the window opens instead."""
     delay_ms = int(float(os.environ.get("RESTORA_SCREENSHOT_DELAY", "2")) * 1000)
     state = {"armed": True}
 
     def grab() -> None:
+        if window.isHidden():
+            return  # already shot
         window.grab().save(target)
         print(f"screenshot saved to {target}", flush=True)
         window.close()
@@ -30,7 +33,13 @@ def _install_screenshot_hook(window: MainWindow, target: str, app: QApplication)
             state["armed"] = False
             QTimer.singleShot(delay_ms, grab)
 
+    def without_frame() -> None:
+        if state["armed"]:
+            state["armed"] = False
+            grab()
+
     window.frameShown.connect(on_frame)
+    QTimer.singleShot(10_000 + delay_ms, without_frame)
 
 
 def create_application(argv: list[str]) -> QApplication:
