@@ -9,7 +9,7 @@ import math
 from collections import OrderedDict
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import av
 import numpy as np
@@ -117,6 +117,14 @@ class _RecentFrames:
     def clear(self) -> None:
         self._frames.clear()
         self._bytes = 0
+
+
+class FrameCoding(NamedTuple):
+    """How one frame was coded, without its pixels (the quality plot's scan)."""
+    index: int
+    pict_type: str  # "I", "P", "B" or "?"
+    qp_map: np.ndarray | None  # as VideoFrame.qp_map
+    qp_codec: str  # as VideoFrame.qp_codec
 
 
 class VideoReader:
@@ -257,6 +265,17 @@ class VideoReader:
             return
         for frame in self._frames_from(start_time):
             yield frame
+
+    def coding(self) -> Iterator[FrameCoding]:
+        """Picture type and QP map of every frame from the start, skipping the RGB conversion (a third of the
+        cost of a pass over 720p H.264 here)."""
+        self._invalidate_cursor()
+        self.skipped_frames = 0
+        self._open()
+        for index, frame in enumerate(self._decode_raw()):
+            qp = self._raw_qp(frame) if self.with_qp else None
+            yield FrameCoding(index, PICT_TYPES.get(int(frame.pict_type), "?"), qp,
+                              QP_CODECS.get(self.info.codec, "") if qp is not None else "")
 
     def _frames_from(self, start_time: float) -> Iterator[VideoFrame]:
         """Seek to the keyframe before `start_time`, decode forward, yield from the frame displayed then."""

@@ -149,6 +149,22 @@ def test_qp_map_when_asked(tmp_path):
         assert next(reader.frames()).qp_map is None
 
 
+def test_coding_pass_matches_the_decoded_frames_without_pixels(tmp_path):
+    """The quality plot's scan reads picture types and QP maps without converting pixels; it must see exactly
+    what the full pass sees, frame for frame, and a later frame_at still works."""
+    path = make_clip(tmp_path / "ibp.mp4", n=14, w=64, h=48, options={"qp": "28", "bf": "2", "g": "6"})
+    with open_video(path, with_qp=True) as reader:
+        full = [(f.index, f.pict_type, f.qp_map, f.qp_codec) for f in reader.frames()]
+        coded = list(reader.coding())
+        assert reader.frame_at(5 / 25 + 0.001).index == 5
+    assert [c.index for c in coded] == list(range(14)) and not hasattr(coded[0], "pixels")
+    assert [c.pict_type for c in coded] == [f[1] for f in full] and {"I", "P", "B"} <= {c.pict_type for c in coded}
+    for c, (_, _, qp, codec) in zip(coded, full):
+        assert np.array_equal(c.qp_map, qp) and c.qp_codec == codec == "h264"
+    with open_video(path) as reader:
+        assert all(c.qp_map is None and c.qp_codec == "" for c in reader.coding())
+
+
 def test_reading_qp_leaves_no_cyclic_garbage(tmp_path):
     """Decoded frames must be freed by reference counting: a frame kept in a reference cycle (PyAV's cached
     `frame.side_data` points back at its frame) holds its decoder buffers until a rare full GC, and FFmpeg's

@@ -198,3 +198,32 @@ def test_the_qp_scan_waits_for_the_first_frame_or_a_delay(qtbot, window, clip, m
     dock.on_media(MediaOpened(10_002, clip, "video", 160, 96, fps=25.0, frame_count=20, duration=0.8))
     assert not dock.scan.started
     _wait_scan(qtbot, dock, 20)  # no frame shown: the delay starts it
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_qp_scan_runs_at_low_priority_and_leaves_the_app_at_normal(qtbot, clip, monkeypatch):
+    """The scan must not take the CPU from the preview (a long clip's scan took a third of it); the niceness is
+    the scan thread's own, not the app's."""
+    import os
+    import threading
+
+    from gui.frame_scans import ClipScan
+
+    seen = {}
+    real_work = ClipScan._work
+
+    def work(self):
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        real_work(self)
+
+    monkeypatch.setattr(ClipScan, "_work", work)
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    scan = ClipScan(clip)
+    rows = []
+    scan.batch.connect(rows.extend)
+    with qtbot.waitSignal(scan.finished, timeout=SCAN_TIMEOUT_MS):
+        scan.start()
+    scan.stop()
+    assert seen["nice"] == min(19, before + 19) > before
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+    assert [r[0] for r in rows] == list(range(20)) and rows[0][1] == "I" and all(r[2] is not None for r in rows)
