@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPu
 
 from .frame_scans import ClipScan, ReferenceCompare
 from .frame_stats import FrameStats
+from .image_summary import ImageSummary, image_summary_html
 from .plot_rows import build_rows, legend_html
 
 REFERENCE_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.mp4 *.m4v *.mkv *.mov *.avi "
@@ -25,6 +26,7 @@ REDRAW_MS = 100
 SCAN_DELAY_MS = 3000
 REDRAW_COST_FACTOR, MAX_REDRAW_MS = 15, 2000
 DOCK_HEIGHT = 340
+IMAGE_DOCK_HEIGHT = 130  # three lines of text: the picture gets the rest
 
 
 class QualityPlotDock(QDockWidget):
@@ -41,6 +43,7 @@ class QualityPlotDock(QDockWidget):
         self._retired: list = []  # stopped jobs whose threads may still be finishing a frame
         self.reference_name = ""
         self.scanned = 0  # frames the QP scan has read; None once it finished
+        self._image_result = None  # a still image's last restore, for its text summary
         self._drawn_revision = -1
         self._build()
         self._timer = QTimer(self)
@@ -77,6 +80,9 @@ class QualityPlotDock(QDockWidget):
         self.graphics.ci.setSpacing(0)
         self.graphics.ci.setContentsMargins(0, 0, 4, 0)
         layout.addWidget(self.graphics, 1)
+        self.image_summary = ImageSummary()
+        self.image_summary.setVisible(False)
+        layout.addWidget(self.image_summary, 1)
         self.setWidget(body)
 
         self.plots, self.curves, self.type_markers = build_rows(self.graphics)
@@ -119,6 +125,8 @@ class QualityPlotDock(QDockWidget):
         self.clear_button.setVisible(False)
         self.status_label.setText("")
         self.scanned = None
+        self._image_result = None
+        self._set_image_mode(opened.kind == "image")
         if opened.kind == "video":
             self.scanned = 0
             self.scan = ClipScan(Path(opened.path))
@@ -131,11 +139,25 @@ class QualityPlotDock(QDockWidget):
             QTimer.singleShot(SCAN_DELAY_MS, self._start_scan)
         self._redraw()
 
+    def _set_image_mode(self, image: bool) -> None:
+        """One frame: numbers as text, not dots on a time axis, in a lower dock; a video gets its height back."""
+        if image == self.image_summary.isVisible():
+            return
+        if image:  # before the first layout (an image given on the command line) the height means nothing
+            self._plot_height = self.height() if self.height() > 2 * IMAGE_DOCK_HEIGHT else DOCK_HEIGHT
+        self.graphics.setVisible(not image)
+        self.legend_label.setVisible(not image)
+        self.image_summary.setVisible(image)
+        height = IMAGE_DOCK_HEIGHT if image else getattr(self, "_plot_height", DOCK_HEIGHT)
+        self.window_.resizeDocks([self], [height], Qt.Orientation.Vertical)
+
     def on_frame_shown(self, result) -> None:
         if self.media is None or result.media_id != self.media.id:
             return
         self._start_scan()
         i = result.frame_index
+        if self.media.kind == "image":
+            self._image_result = result
         self.stats.set("strength", i, result.quality_used)
         self.stats.set("estimate", i, result.auto_quality)
         self.stats.set("restore_ms", i, result.restore_seconds * 1000.0)
@@ -202,6 +224,7 @@ class QualityPlotDock(QDockWidget):
         self._show_psnr_row(True)
         self.clear_button.setVisible(True)
         self._update_legend()
+        self._show_image_summary()
         if self.window_.last_result is not None:  # the frame already on screen gets its PSNR at once
             self.on_frame_shown(self.window_.last_result)
 
@@ -215,16 +238,19 @@ class QualityPlotDock(QDockWidget):
         self.clear_button.setVisible(False)
         self.status_label.setText(self._summary())
         self._update_legend()
+        self._show_image_summary()
 
     def _on_reference_ready(self, description: str) -> None:
         if self.sender() is not self.compare:
             return
         self.reference_name = description
         self.status_label.setText(self._summary())
+        self._show_image_summary()
 
     def _on_restored_psnr(self, index: int, db: float) -> None:
         if self.sender() is self.compare:
             self.stats.set("psnr_restored", index, db)
+            self.status_label.setText(self._summary())
 
     def _on_input_psnr(self, batch) -> None:
         if self.sender() is not self.compare:
@@ -245,6 +271,8 @@ class QualityPlotDock(QDockWidget):
         self.window_.show_notice(f"Cannot compare with the reference: {message}", "error")
 
     def _summary(self) -> str:
+        if self.media is not None and self.media.kind == "image":
+            return ""  # the image summary below says it all
         parts = []
         qp = self.stats.mean("qp")
         if self.scanned is not None and self.media is not None:
@@ -289,6 +317,15 @@ class QualityPlotDock(QDockWidget):
             self.plots["time"].setYRange(0, float(slowest.max()) * 1.15 + 1e-3, padding=0)
         self._drawn_revision = s.revision
         self._update_legend()
+        self._show_image_summary()
+
+    def _show_image_summary(self) -> None:
+        if self.media is None or self.media.kind != "image":
+            return
+        first = {name: float(self.stats.values[name][0]) for name in ("psnr_input", "psnr_restored")}
+        reference = None if self.compare is None else self.reference_name
+        self.image_summary.setText(image_summary_html(self._image_result, first["psnr_input"],
+                                                      first["psnr_restored"], reference))
 
     def _on_click(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.media is None:

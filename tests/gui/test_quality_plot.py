@@ -147,6 +147,41 @@ def test_image_reference_and_export_strength(qtbot, window, tmp_path):
     assert dock.stats.values["psnr_input"][0] == pytest.approx(100.0)  # the decoded JPEG is the reference
 
 
+def test_an_image_gets_its_numbers_as_text_and_a_video_gets_the_plot_back(qtbot, window, clip, tmp_path):
+    """One frame plotted on a frame axis is a lone dot: an image shows quality, time and PSNR as text instead."""
+    from PIL import Image
+
+    from .conftest import make_jpeg
+
+    dock = window.quality_plot
+    open_and_wait(qtbot, window, clip)
+    plot_height = dock.height()
+    clean = tmp_path / "clean.png"
+    jpeg = make_jpeg(tmp_path / "photo.jpg", quality=12)
+    Image.fromarray(np.asarray(Image.open(jpeg)) // 2 * 2).save(clean)  # near the JPEG: a finite PSNR
+    window.strength.set_mode("auto")
+    open_and_wait(qtbot, window, jpeg)
+    qtbot.waitUntil(lambda: "from JPEG tables" in dock.image_summary.text())
+    assert dock.image_summary.isVisible() and not dock.graphics.isVisible() and not dock.legend_label.isVisible()
+    assert dock.height() < plot_height
+    text = dock.image_summary.text()
+    assert "Q 12" in text and "from JPEG tables" in text and "Load Reference" in text
+    assert f"{window.last_result.restore_seconds * 1000:.0f} ms" in text
+
+    dock.load_reference(clean)
+    qtbot.waitUntil(lambda: "restored" in dock.image_summary.text(), timeout=SCAN_TIMEOUT_MS)
+    first = dock.stats.values
+    gain = first["psnr_restored"][0] - first["psnr_input"][0]
+    assert "clean.png" in dock.image_summary.text() and f"({gain:+.2f} dB)" in dock.image_summary.text()
+    assert dock.status_label.text() == ""  # not said twice
+    dock.clear_reference()
+    assert "Load Reference" in dock.image_summary.text()
+
+    open_and_wait(qtbot, window, clip)
+    assert dock.graphics.isVisible() and not dock.image_summary.isVisible() and dock.legend_label.isVisible()
+    qtbot.waitUntil(lambda: dock.height() == plot_height)
+
+
 def test_export_progress_feeds_the_plot(qtbot, window, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", width=96, height=64, frames=12)
     dock = window.quality_plot
