@@ -13,6 +13,7 @@ _EXPORTS = {
     "available_devices": "engine.device", "resolve_device": "engine.device",
     "Restorer": "engine.restore", "create_restorer": "engine.restore", "restorer_names": "engine.restore",
     "default_restorer_name": "engine.restore",
+    "restore_visible_region": "engine.restore.visible_region",  # the live preview when zoomed in
     "list_models": "engine.models.registry", "ModelSpec": "engine.models.registry",
     # media
     "ImageData": "engine.media.types", "VideoInfo": "engine.media.types", "VideoFrame": "engine.media.types",

@@ -52,6 +52,7 @@ class RestoreFrameRequest:
     slider: float = 50.0
     mode: str = "absolute"
     supersedes: bool = False
+    region: tuple[int, int, int, int] | None = None  # (x, y, w, h) the viewer shows when zoomed in; None: all
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class RestoreResult:
     decode_seconds: float = 0.0
     restorer: str = ""
     device: str = ""
+    region: tuple[int, int, int, int] | None = None  # the crop restored (x, y, w, h); elsewhere `restored` is
+    # the decoded frame. None: the whole frame was restored.
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ at 100 %, and both panes read the same ViewState so zoom and pan can never drift
 """
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
@@ -249,6 +251,22 @@ class CompareView(QWidget):
 
     def visible_panes(self) -> list[ImagePane]:
         return [p for p in (self.original_pane, self.restored_pane) if not p.isHidden()]
+
+    def visible_region(self) -> tuple[int, int, int, int] | None:
+        """(x, y, w, h) of the image the restored side shows, in image pixels; None when it shows all of it."""
+        if self._original is None:
+            return None
+        pane = self.restored_pane if self.mode == "side_by_side" else self.original_pane
+        if pane.width() <= 0 or pane.height() <= 0:
+            return None
+        top_left = pane.widget_to_image(QPointF(0, 0))
+        bottom_right = pane.widget_to_image(QPointF(pane.width(), pane.height()))
+        iw, ih = int(self.view.image_size.width()), int(self.view.image_size.height())
+        x0, y0 = max(0, math.floor(top_left.x())), max(0, math.floor(top_left.y()))
+        x1, y1 = min(iw, math.ceil(bottom_right.x())), min(ih, math.ceil(bottom_right.y()))
+        if (x0, y0, x1, y1) == (0, 0, iw, ih) or x1 <= x0 or y1 <= y0:
+            return None
+        return x0, y0, x1 - x0, y1 - y0
 
     def current_zoom(self) -> float:
         pane = self.original_pane

@@ -251,13 +251,14 @@ class EngineWorker(QObject):
                 self.originalReady.emit(request.id, media.id, index, media.cached_display[1])
         token.check()
         decision = self._decide_strength(request, item)
-        restored = restorer.restore(pixels, decision[0], token)
+        restored, region = engine.restore_visible_region(restorer, pixels, decision[0], request.region, token)
         t2 = time.perf_counter()
         quality, mean_quality, source, auto_quality = decision
         result = RestoreResult(
             id=request.id, media_id=media.id, frame_index=index, time=t, original=pixels, restored=restored,
             quality_used=float(mean_quality), quality_source=source, auto_quality=auto_quality,
-            restore_seconds=t2 - t1, decode_seconds=t1 - t0, restorer=restorer.name, device=restorer.device)
+            restore_seconds=t2 - t1, decode_seconds=t1 - t0, restorer=restorer.name, device=restorer.device,
+            region=region)
         self.frameReady.emit(result, media.cached_display[1], to_qimage(restored))
 
     def _decide_strength(self, request: RestoreFrameRequest, item):

@@ -21,6 +21,7 @@ from .notices import NoticeBanner
 from .player import PlaybackClock
 from .quality_plot import install_quality_plot
 from .settings import AppSettings
+from .visible_restore import install_visible_restore
 from .zoom_pan import zoom_label
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         build_menus_and_toolbar(self)
         install_export(self)
         install_quality_plot(self)  # before _restore_settings: restoreState needs the dock to exist
+        install_visible_restore(self)
         self._build_status_bar()
         self._restore_settings()  # before connecting: restoring must not write half-restored values back
         self._connect_ui()
@@ -219,7 +221,8 @@ class MainWindow(QMainWindow):
         if index is None:
             index = self.clock.current_index
         request = RestoreFrameRequest(next_request_id(), self.media.id, self.clock.frame_time(index),
-                                      float(self.strength.value), self.strength.mode, supersedes)
+                                      float(self.strength.value), self.strength.mode, supersedes,
+                                      self.visible_restore.region())
         self._latest_request_id = request.id
         self.engine.submit(request)
         return request.id
@@ -251,7 +254,8 @@ class MainWindow(QMainWindow):
         self.last_result = result
         self.compare.set_frames(original_image, restored_image)
         self.strength.show_decision(result.quality_used, result.quality_source, result.auto_quality)
-        self.timing_label.setText(f"restore {result.restore_seconds * 1000:.0f} ms")
+        area = " (visible area)" if result.region is not None else ""
+        self.timing_label.setText(f"restore {result.restore_seconds * 1000:.0f} ms{area}")
         self.timing_label.setToolTip(f"decode {result.decode_seconds * 1000:.0f} ms, restore "
                                      f"{result.restore_seconds * 1000:.0f} ms, frame {result.frame_index + 1}")
         self._count_fps()

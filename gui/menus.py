@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QStyle, QToolBar
 from .compare_view import VIEW_MODES, VIEW_TITLES
 
 
-def _action(window: QMainWindow, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
+def make_action(window: QMainWindow, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
@@ -28,33 +28,33 @@ def build_menus_and_toolbar(w) -> None:
     """Creates w.actions (dict), w.view_actions, w.recent_menu, w.model_combo, w.device_combo, w.toolbar."""
     SP = QStyle.StandardPixmap
     a = w.actions = {}
-    a["open"] = _action(w, "&Open…", w.open_dialog, QKeySequence.StandardKey.Open, "Open an image or video (Ctrl+O)",
+    a["open"] = make_action(w, "&Open…", w.open_dialog, QKeySequence.StandardKey.Open, "Open an image or video (Ctrl+O)",
                         SP.SP_DialogOpenButton)
-    a["demo_video"] = _action(w, "Open Demo &Video", w.open_demo_video)
-    a["demo_image"] = _action(w, "Open Demo &Image", w.open_demo_image)
-    a["export"] = _action(w, "&Export…", w.open_export_dialog, "Ctrl+E", "Export the restored image or video",
+    a["demo_video"] = make_action(w, "Open Demo &Video", w.open_demo_video)
+    a["demo_image"] = make_action(w, "Open Demo &Image", w.open_demo_image)
+    a["export"] = make_action(w, "&Export…", w.open_export_dialog, "Ctrl+E", "Export the restored image or video",
                           SP.SP_DialogSaveButton)
-    a["quit"] = _action(w, "&Quit", w.close, "Ctrl+Q")
-    a["play"] = _action(w, "&Play / Pause", w.toggle_play, Qt.Key.Key_Space)
-    a["prev"] = _action(w, "Previous &Frame", lambda: w.step(-1), Qt.Key.Key_Left)
-    a["next"] = _action(w, "&Next Frame", lambda: w.step(1), Qt.Key.Key_Right)
-    a["start"] = _action(w, "Go to &Start", lambda: w.jump("start"), Qt.Key.Key_Home)
-    a["end"] = _action(w, "Go to &End", lambda: w.jump("end"), Qt.Key.Key_End)
-    a["loop"] = _action(w, "&Loop", w.set_loop)
+    a["quit"] = make_action(w, "&Quit", w.close, "Ctrl+Q")
+    a["play"] = make_action(w, "&Play / Pause", w.toggle_play, Qt.Key.Key_Space)
+    a["prev"] = make_action(w, "Previous &Frame", lambda: w.step(-1), Qt.Key.Key_Left)
+    a["next"] = make_action(w, "&Next Frame", lambda: w.step(1), Qt.Key.Key_Right)
+    a["start"] = make_action(w, "Go to &Start", lambda: w.jump("start"), Qt.Key.Key_Home)
+    a["end"] = make_action(w, "Go to &End", lambda: w.jump("end"), Qt.Key.Key_End)
+    a["loop"] = make_action(w, "&Loop", w.set_loop)
     a["loop"].setCheckable(True)
     a["loop"].setChecked(True)
-    a["fit"] = _action(w, "Zoom to &Fit", w.compare.zoom_fit, Qt.Key.Key_F, "Fit the picture in the window (F)")
-    a["actual"] = _action(w, "Zoom &100 %", w.compare.zoom_actual, Qt.Key.Key_1, "Actual pixels (1)")
-    a["zoom_in"] = _action(w, "Zoom &In", lambda: w.compare.zoom_step(1), Qt.Key.Key_Plus)
+    a["fit"] = make_action(w, "Zoom to &Fit", w.compare.zoom_fit, Qt.Key.Key_F, "Fit the picture in the window (F)")
+    a["actual"] = make_action(w, "Zoom &100 %", w.compare.zoom_actual, Qt.Key.Key_1, "Actual pixels (1)")
+    a["zoom_in"] = make_action(w, "Zoom &In", lambda: w.compare.zoom_step(1), Qt.Key.Key_Plus)
     a["zoom_in"].setShortcuts([QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal)])
-    a["zoom_out"] = _action(w, "Zoom &Out", lambda: w.compare.zoom_step(-1), Qt.Key.Key_Minus)
-    a["about"] = _action(w, "&About Restora", w.show_about)
+    a["zoom_out"] = make_action(w, "Zoom &Out", lambda: w.compare.zoom_step(-1), Qt.Key.Key_Minus)
+    a["about"] = make_action(w, "&About Restora", w.show_about)
 
     group = QActionGroup(w)
     group.setExclusive(True)
     w.view_actions = {}
     for mode in VIEW_MODES:
-        act = _action(w, VIEW_TITLES[mode], lambda checked=False, m=mode: w.set_view_mode(m),
+        act = make_action(w, VIEW_TITLES[mode], lambda checked=False, m=mode: w.set_view_mode(m),
                       tip=f"Compare: {VIEW_TITLES[mode].lower()}")
         act.setCheckable(True)
         group.addAction(act)

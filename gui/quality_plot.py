@@ -161,7 +161,7 @@ class QualityPlotDock(QDockWidget):
         self.stats.set("strength", i, result.quality_used)
         self.stats.set("estimate", i, result.auto_quality)
         self.stats.set("restore_ms", i, result.restore_seconds * 1000.0)
-        if self.compare is not None:
+        if self.compare is not None and getattr(result, "region", None) is None:  # PSNR of whole frames only
             self.compare.submit(i, result.restored)
         self.set_playhead(i)
 
@@ -225,8 +225,11 @@ class QualityPlotDock(QDockWidget):
         self.clear_button.setVisible(True)
         self._update_legend()
         self._show_image_summary()
-        if self.window_.last_result is not None:  # the frame already on screen gets its PSNR at once
-            self.on_frame_shown(self.window_.last_result)
+        shown = self.window_.last_result
+        if shown is not None and getattr(shown, "region", None) is not None:
+            self.window_.request_frame()  # only part of it was restored: PSNR needs the whole frame
+        elif shown is not None:  # the frame already on screen gets its PSNR at once
+            self.on_frame_shown(shown)
 
     def clear_reference(self) -> None:
         if self.compare is not None:

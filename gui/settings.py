@@ -71,6 +71,15 @@ class AppSettings:
         self._set("restore/mode", value)
 
     @property
+    def visible_only(self) -> bool:
+        """Restore only the visible area when zoomed in (View menu)."""
+        return self._str("view/visible_only", "true").lower() not in ("false", "0")
+
+    @visible_only.setter
+    def visible_only(self, value: bool) -> None:
+        self._set("view/visible_only", "true" if value else "false")
+
+    @property
     def recent_files(self) -> list[str]:
         value = self.q.value("files/recent", [])
         if isinstance(value, str):  # INI backends hand a one-element list back as a plain string
