@@ -195,6 +195,13 @@ class StrengthPanel(QWidget):
     def set_value(self, value: int) -> None:
         self.slider.setValue(int(value))
 
+    def nudge(self, quality_steps: int) -> None:
+        """Keyboard strength: negative steps restore more. In Auto it switches to Relative to Auto, so Auto keeps
+        following the frames and the nudge is an offset from it."""
+        if self.mode == "auto":
+            self.set_mode("relative")
+        self.set_value(min(max(self.value + int(quality_steps), 1), 100))
+
     def show_decision(self, quality_used: float, source: str, auto_quality: float | None) -> None:
         """What the restorer was actually given, and where Auto's number came from."""
         where = describe_source(source)

@@ -16,7 +16,7 @@ from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
 from .export_dialog import show_export_dialog
 from .export_runner import install_export
-from .menus import build_menus_and_toolbar
+from .menus import build_menus_and_toolbar, refresh_recent_menu
 from .notices import NoticeBanner
 from .player import PlaybackClock
 from .quality_plot import install_quality_plot
@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         self.compare.zoomChanged.connect(lambda z: self.zoom_label.setText(zoom_label(z)))
         self.model_combo.currentIndexChanged.connect(self._on_engine_choice)
         self.device_combo.currentIndexChanged.connect(self._on_engine_choice)
-        self._update_recent_menu()
+        refresh_recent_menu(self)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -174,30 +174,12 @@ class MainWindow(QMainWindow):
                 "strength_mode": self.strength.mode, "slider": float(self.strength.value),
                 "frame_index": self.clock.current_index}
 
-    def _update_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        recent = self.settings.recent_files
-        for path in recent:
-            act = menu.addAction(Path(path).name)
-            act.setToolTip(path)
-            act.setStatusTip(path)
-            act.triggered.connect(lambda checked=False, p=path: self.open_path(p))
-        if recent:
-            menu.addSeparator()
-            menu.addAction("Clear List", self._clear_recent)
-        menu.setEnabled(bool(recent))
-
-    def _clear_recent(self) -> None:
-        self.settings.clear_recent()
-        self._update_recent_menu()
-
     def _on_media_opened(self, opened) -> None:
         path, autoplay = self._pending_open.pop(opened.id, (opened.path, False))
         self.media = opened
         self.settings.last_folder = str(Path(path).resolve().parent)
         self.settings.add_recent(str(Path(path).resolve()))
-        self._update_recent_menu()
+        refresh_recent_menu(self)
         self.setWindowTitle(f"{Path(path).name} — Restora")
         self.media_label.setText(f"{Path(path).name} · {opened.description}")
         self.clock.set_media(opened.fps, opened.frame_count)
@@ -372,6 +354,9 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         self._about_box = about.show_about(self)
+
+    def show_shortcuts(self) -> None:
+        self._shortcuts_box = about.show_shortcuts(self, self.actions)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
         kind = event.type()

@@ -1,6 +1,8 @@
 """Menus, toolbar and shortcuts of the main window, in one place so the keyboard map is easy to read."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QStyle, QToolBar
@@ -49,6 +51,18 @@ def build_menus_and_toolbar(w) -> None:
     a["zoom_in"].setShortcuts([QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal)])
     a["zoom_out"] = make_action(w, "Zoom &Out", lambda: w.compare.zoom_step(-1), Qt.Key.Key_Minus)
     a["about"] = make_action(w, "&About Restora", w.show_about)
+    a["shortcuts"] = make_action(w, "&Keyboard Shortcuts", w.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+    # Strength from the keyboard: ] / [ one step (}/{ ten), stronger = a lower assumed quality.
+    for key, text, steps, shortcut in (("stronger", "&Stronger Restoration", -1, "]"),
+                                       ("weaker", "&Weaker Restoration", 1, "["),
+                                       ("much_stronger", "Much S&tronger", -10, "}"),
+                                       ("much_weaker", "Much W&eaker", 10, "{")):
+        tip = f"{text.replace('&', '')} ({shortcut})"
+        a[key] = make_action(w, text, lambda _checked=False, n=steps: w.strength.nudge(n), shortcut, tip)
+    for key, text, mode, shortcut in (("manual", "&Manual Strength", "absolute", "Ctrl+1"),
+                                      ("auto", "&Auto Strength", "auto", "Ctrl+2"),
+                                      ("relative", "&Relative to Auto", "relative", "Ctrl+3")):
+        a[key] = make_action(w, text, lambda _checked=False, m=mode: w.strength.set_mode(m), shortcut)
 
     group = QActionGroup(w)
     group.setExclusive(True)
@@ -85,7 +99,14 @@ def build_menus_and_toolbar(w) -> None:
         play_menu.addAction(a[key])
     play_menu.addSeparator()
     play_menu.addAction(a["loop"])
+    strength_menu = menubar.addMenu("&Strength")
+    for key in ("stronger", "weaker", "much_stronger", "much_weaker"):
+        strength_menu.addAction(a[key])
+    strength_menu.addSeparator()
+    for key in ("manual", "auto", "relative"):
+        strength_menu.addAction(a[key])
     help_menu = menubar.addMenu("&Help")
+    help_menu.addAction(a["shortcuts"])
     help_menu.addAction(a["about"])
 
     tb = w.toolbar = QToolBar("Main")
@@ -114,3 +135,19 @@ def build_menus_and_toolbar(w) -> None:
     w.device_combo.setObjectName("deviceCombo")
     w.device_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     tb.addWidget(w.device_combo)
+
+
+def refresh_recent_menu(w) -> None:
+    """File → Open Recent from the settings, newest first, with Clear List."""
+    menu = w.recent_menu
+    menu.clear()
+    recent = w.settings.recent_files
+    for path in recent:
+        act = menu.addAction(Path(path).name)
+        act.setToolTip(path)
+        act.setStatusTip(path)
+        act.triggered.connect(lambda checked=False, p=path: w.open_path(p))
+    if recent:
+        menu.addSeparator()
+        menu.addAction("Clear List", lambda: (w.settings.clear_recent(), refresh_recent_menu(w)))
+    menu.setEnabled(bool(recent))

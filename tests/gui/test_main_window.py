@@ -175,3 +175,46 @@ def test_ctrl_o_opens_from_the_last_folder_and_ctrl_q_quits(qtbot, window, clip,
     assert window.media.path == clip
     QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     assert not window.isVisible() and window.engine.thread.isFinished()
+
+
+def test_strength_shortcuts_nudge_the_control_and_switch_modes(qtbot, window, tmp_path):
+    """] / [ one step stronger / weaker, } / { ten; in Auto a nudge becomes an offset from Auto; Ctrl+1/2/3 pick
+    the mode; each change restores the frame again."""
+    open_and_wait(qtbot, window, make_jpeg(tmp_path / "photo.jpg", quality=30))
+    window.activateWindow()
+    assert window.strength.mode == "absolute" and window.strength.value == 50
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Strength")
+    assert window.actions["stronger"] in menu.actions()
+
+    def press(key):
+        with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS,
+                              check_params_cb=lambda r: r.id == window._latest_request_id) as blocker:
+            QTest.keyClicks(window, key)
+        return blocker.args[0]
+
+    assert press("]").quality_used == 49 and window.strength.strength_label.text() == "strength 51"
+    assert press("}").quality_used == 39
+    assert press("[").quality_used == 40
+    assert press("{").quality_used == 50
+    QTest.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.strength.mode == "auto"
+    qtbot.waitUntil(lambda: window.last_result.quality_source == "jpeg-tables", timeout=FRAME_TIMEOUT_MS)
+    auto = window.last_result.quality_used
+    shown = press("]")
+    assert window.strength.mode == "relative" and window.strength.value == 49
+    assert shown.quality_used == pytest.approx(auto - 1)
+    QTest.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.strength.mode == "absolute"
+
+
+def test_help_lists_every_shortcut_from_the_actions(qtbot, window):
+    from gui.about import shortcuts_html
+
+    html = shortcuts_html(window.actions)
+    for action in window.actions.values():
+        for key in action.shortcuts():
+            assert key.toString(key.SequenceFormat.NativeText) in html
+    assert "Stronger Restoration" in html and "Hold A" in html
+    window.actions["shortcuts"].trigger()
+    assert window._shortcuts_box.isVisible() and "Keyboard and mouse" in window._shortcuts_box.text()
+    window._shortcuts_box.close()
