@@ -10,6 +10,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -173,6 +174,9 @@ class EngineWorker(QObject):
             if image.jpeg_quality is not None:
                 desc += f", JPEG quality ≈ {image.jpeg_quality}"
             opened = MediaOpened(request.id, path, "image", w, h, description=desc)
+            if image.frame_count > 1:
+                self.notice.emit(f"{Path(path).name} is animated ({image.frame_count} frames): Restora restores "
+                                 f"its first frame")
         else:
             reader = engine.open_video(path, with_qp=True)
             info = reader.info

@@ -113,11 +113,11 @@ class _ProgressBar:
 def _item(report, kind: str) -> dict:
     item = {"input": str(report.input), "output": str(report.output), "kind": kind,
             "restore_seconds": round(report.restore_seconds, 4), "quality_used": report.quality_used,
-            "quality_source": report.quality_source, "restorer": report.restorer}
+            "quality_source": report.quality_source, "restorer": report.restorer, "notes": report.notes}
     if kind == "video":
         item.update(frames=report.frames, skipped_frames=report.skipped_frames, corrupt_frames=report.corrupt_frames,
                     resumed_frames=report.resumed_frames, fps=report.fps, seconds=report.seconds,
-                    streams=report.audio, notes=report.notes)
+                    streams=report.audio)
     return item
 
 
@@ -159,6 +159,8 @@ def run(args) -> int:
             items.append(_item(report, kind))
             if not args.json:
                 print(f"{src} -> {dst}")
+                for note in report.notes:  # missing frames, animated inputs: worth a line even without --json
+                    print(f"restora restore: {src.name}: {note}", file=sys.stderr)
     finally:
         restorer.close()
     if args.json:

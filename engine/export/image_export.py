@@ -14,6 +14,13 @@ from .atomic import check_input, check_not_input, check_output_folder
 from .settings import IMAGE_EXTENSIONS, ExportProgress, ExportReport, ExportSettings, check_quality
 
 
+def first_frame_note(image) -> list[str]:
+    """Animated images are read as stills: say so rather than drop the other frames silently."""
+    if image.frame_count <= 1:
+        return []
+    return [f"{image.frame_count} frames: restored the first (animated images are read as stills)"]
+
+
 def export_image(src, dst, settings: ExportSettings | None = None, *,
                  progress: Callable[[ExportProgress], None] | None = None, cancel: CancelToken | None = None,
                  restorer=None) -> ExportReport:
@@ -55,4 +62,4 @@ def export_image(src, dst, settings: ExportSettings | None = None, *,
                                                                   "encode": round(save_seconds, 4),
                                                                   "total": round(total, 4)},
                         quality_used=decision.mean_quality, quality_source=decision.source,
-                        restorer=getattr(restorer, "name", ""))
+                        restorer=getattr(restorer, "name", ""), notes=first_frame_note(image))

@@ -141,6 +141,7 @@ def load_image(path) -> ImageData:
             orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
             quant = getattr(im, "quantization", None) if fmt in ("JPEG", "MPO") else None
             icc = im.info.get("icc_profile")
+            frames = int(getattr(im, "n_frames", 1) or 1)
             arr = _decode_16bit_colour(path) if _is_16bit_colour(im, path) else _pillow_to_array(im)
         except (OSError, SyntaxError, ValueError) as exc:
             raise MediaError(f"{path.name} is damaged or truncated ({exc})".splitlines()[0]) from None
@@ -153,7 +154,7 @@ def load_image(path) -> ImageData:
         exif[EXIF_ORIENTATION] = 1  # the pixels are upright now; a writer copying this EXIF must not rotate again
     return ImageData(pixels=pixels, alpha=alpha, path=path, format="JPEG" if fmt == "MPO" else fmt,
                      jpeg_quality=quality, jpeg_quality_confidence=confidence, icc_profile=icc,
-                     exif=exif.tobytes() if len(exif) else None)
+                     exif=exif.tobytes() if len(exif) else None, frame_count=frames)
 
 
 def _to_8bit(arr: np.ndarray) -> np.ndarray:

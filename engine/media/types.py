@@ -19,6 +19,7 @@ class ImageData:
     jpeg_quality_confidence: float | None = None  # 1.0 exact standard tables; lower for custom tables
     icc_profile: bytes | None = None
     exif: bytes | None = None  # orientation tag reset to 1 (pixels are upright)
+    frame_count: int = 1  # animated GIF/WebP/PNG, multi-page TIFF: more than 1, and `pixels` is the first
 
     @property
     def width(self) -> int:

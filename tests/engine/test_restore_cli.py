@@ -127,3 +127,18 @@ def test_entry_point_prints_no_traceback(tmp_path):
                            str(tmp_path / "out.png")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not found" in proc.stderr
+
+
+def test_an_animated_image_is_restored_as_its_first_frame_and_says_so(tmp_path, capsys):
+    frames = [Image.fromarray(moving_pattern(i, 64, 48)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=80)
+    code, out, err = _run([tmp_path / "anim.gif", "-o", tmp_path / "out.png", "--model", "deblock", "--json"], capsys)
+    assert code == 0, err
+    item = json.loads(out)["items"][0]
+    assert item["notes"] == ["3 frames: restored the first (animated images are read as stills)"]
+    assert Image.open(tmp_path / "out.png").size == (64, 48)
+    code, out, err = _run([tmp_path / "anim.gif", "-o", tmp_path / "again.png", "--model", "deblock"], capsys)
+    assert code == 0 and err.strip() == "restora restore: anim.gif: 3 frames: restored the first (animated " \
+                                       "images are read as stills)"
+    code, out, err = _run([tmp_path / "out.png", "-o", tmp_path / "still.png", "--model", "deblock", "--json"], capsys)
+    assert json.loads(out)["items"][0]["notes"] == [] and err == ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import struct
 import zlib
 
+import numpy as np
+
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -185,3 +187,15 @@ def test_no_display_is_one_line_and_exit_2_not_a_qt_abort(monkeypatch, capsys):
         with monkeypatch.context() as m:
             m.setenv(name, value)
             assert gui_app.missing_display() is None  # a display (or an explicit Qt platform) lets Qt decide
+
+
+def test_an_animated_image_opens_as_its_first_frame_with_a_notice(qtbot, window, tmp_path):
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((48, 64, 3), 40 * i, np.uint8)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=80)
+    with qtbot.waitSignal(window.noticeShown, timeout=20000,
+                          check_params_cb=lambda text, level: "animated" in text) as notice:
+        result = open_and_wait(qtbot, window, tmp_path / "anim.gif")
+    assert notice.args[0] == "anim.gif is animated (3 frames): Restora restores its first frame"
+    assert window.media.kind == "image" and result.original.shape[:2] == (48, 64)
