@@ -115,12 +115,11 @@ class EngineWorker(QObject):
     # --- worker thread ---------------------------------------------------------------------------------------
     def run(self) -> None:
         """The thread's whole life: announce what exists, then serve requests until stopped."""
+        # The catalog imports torch (~1 s here): on a thread of its own, so the file given at start-up opens and
+        # its first picture shows meanwhile (PyAV and Pillow need no torch).
+        catalog = threading.Thread(target=self._announce_catalog, name="restora-catalog", daemon=True)
+        catalog.start()
         try:
-            try:
-                self._announce_catalog()
-            except Exception as exc:  # e.g. a broken torch install: say so, still serve what can be served
-                traceback.print_exc()
-                self.failed.emit(0, f"engine start-up failed: {type(exc).__name__}: {exc}")
             while (request := self.slots.take()) is not None:
                 with self._token_lock:
                     self._token = CancelToken()
@@ -135,12 +134,17 @@ class EngineWorker(QObject):
                     traceback.print_exc()
                     self.failed.emit(request.id, f"internal error: {type(exc).__name__}: {exc}")
         finally:
+            catalog.join()
             self._release()
 
     def _announce_catalog(self) -> None:
-        devices = engine.available_devices()
-        names = engine.restorer_names()
-        self.catalogReady.emit(devices, names, engine.default_restorer_name(devices[0]))
+        try:
+            devices = engine.available_devices()
+            names = engine.restorer_names()
+            self.catalogReady.emit(devices, names, engine.default_restorer_name(devices[0]))
+        except Exception as exc:  # e.g. a broken torch install: say so, still serve what can be served
+            traceback.print_exc()
+            self.failed.emit(0, f"engine start-up failed: {type(exc).__name__}: {exc}")
 
     def _release(self) -> None:
         if self._media is not None:
@@ -240,10 +244,9 @@ class EngineWorker(QObject):
         media = self._media
         if media is None or media.id != request.media_id:
             return  # the frame of media that has since been replaced
-        restorer = self._ensure_restorer(request.id)
         t0 = time.perf_counter()
         pixels, item, t, index = self._frame(media, request.time)
-        t1 = time.perf_counter()
+        decoded = time.perf_counter()
         # Display conversion here, not on the GUI thread; the original's is reused while only strength changes.
         new_frame = media.cached_display is None or media.cached_display[0] != index
         if new_frame:
@@ -253,7 +256,10 @@ class EngineWorker(QObject):
                 # A jump or a new file: show the decoded original at once, the restored side follows. Playback
                 # frames skip this, their restored frame is due right after anyway.
                 self.originalReady.emit(request.id, media.id, index, media.cached_display[1])
+        # After the original is on its way: at start-up the first restorer waits for torch's import (~1 s).
+        restorer = self._ensure_restorer(request.id)
         token.check()
+        t1 = time.perf_counter()
         decision = self._decide_strength(request, item)
         restored, region = engine.restore_visible_region(restorer, pixels, decision[0], request.region, token)
         t2 = time.perf_counter()
@@ -261,7 +267,7 @@ class EngineWorker(QObject):
         result = RestoreResult(
             id=request.id, media_id=media.id, frame_index=index, time=t, original=pixels, restored=restored,
             quality_used=float(mean_quality), quality_source=source, auto_quality=auto_quality,
-            restore_seconds=t2 - t1, decode_seconds=t1 - t0, restorer=restorer.name, device=restorer.device,
+            restore_seconds=t2 - t1, decode_seconds=decoded - t0, restorer=restorer.name, device=restorer.device,
             region=region)
         self.frameReady.emit(result, media.cached_display[1], to_qimage(restored))
 

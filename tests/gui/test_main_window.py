@@ -218,3 +218,26 @@ def test_help_lists_every_shortcut_from_the_actions(qtbot, window):
     window.actions["shortcuts"].trigger()
     assert window._shortcuts_box.isVisible() and "Keyboard and mouse" in window._shortcuts_box.text()
     window._shortcuts_box.close()
+
+
+def test_the_first_picture_does_not_wait_for_the_engine_catalog(qtbot, make_window, clip, monkeypatch):
+    """The catalog imports torch (~1 s on a cold start): the file opened at start-up shows its decoded original
+    meanwhile, and the restored frame and the model list follow."""
+    import time
+
+    import engine
+
+    real = engine.available_devices
+
+    def slow_catalog():
+        time.sleep(1.5)
+        return real()
+
+    monkeypatch.setattr(engine, "available_devices", slow_catalog)
+    window = make_window()
+    started = time.perf_counter()
+    window.open_path(clip)
+    qtbot.waitUntil(lambda: window.compare.original_pane.image is not None, timeout=FRAME_TIMEOUT_MS)
+    assert time.perf_counter() - started < 1.5 and window.model_combo.count() == 0
+    qtbot.waitUntil(lambda: window.last_result is not None, timeout=FRAME_TIMEOUT_MS)  # restored follows
+    qtbot.waitUntil(lambda: window.model_combo.count() > 0, timeout=FRAME_TIMEOUT_MS)
