@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="restorer name (default: the default model)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--moves", type=int, default=20)
+    ap.add_argument("--zoom", type=float, default=None,
+                    help="zoom (1 = 100 %%) for latency/stall: zoomed in, the preview restores the visible area only")
     ap.add_argument("--stall-seconds", type=float, default=10.0)
     ap.add_argument("--memory-early", type=float, default=60.0, help="seconds of playback for the first RSS")
     ap.add_argument("--memory-late", type=float, default=300.0, help="seconds of playback for the second RSS")
@@ -205,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         bench = Bench(window, args.media, args.timeout)
         bench.open()
+        if args.zoom is not None:
+            window.compare.view.set_zoom(args.zoom)
+            run_for(0.5)
         results = {"media": str(args.media), "engine": window.engine_label.text(), "size": [window.media.width,
-                                                                                          window.media.height]}
+                                                                                          window.media.height],
+                   "zoom": args.zoom, "visible_region": window.compare.visible_region()}
         if "latency" not in skip:
             results["latency"] = bench.latency(args.moves)
             print("latency", results["latency"], flush=True)
