@@ -27,10 +27,11 @@ _EXPORTS = {
     "export_video": "engine.export", "export_image": "engine.export", "CODECS": "engine.export",
     "work_dir_for": "engine.export",  # the resume record of an interrupted export, beside its destination
     "CONTAINERS": "engine.export",
+    "save_restored_frame": "engine.export.image_export",  # File → Save Frame As…
     # requests / results exchanged with the GUI's worker
     "RestoreFrameRequest": "engine.requests", "RestoreResult": "engine.requests", "next_request_id": "engine.requests",
     "OpenMediaRequest": "engine.requests", "ConfigureRestorerRequest": "engine.requests",
-    "MediaOpened": "engine.requests", "RestorerReady": "engine.requests", "STRENGTH_MODES": "engine.requests",
+    "MediaOpened": "engine.requests", "SaveFrameRequest": "engine.requests", "RestorerReady": "engine.requests", "STRENGTH_MODES": "engine.requests",
 }
 
 

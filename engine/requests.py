@@ -56,6 +56,18 @@ class RestoreFrameRequest:
 
 
 @dataclass(frozen=True)
+class SaveFrameRequest:
+    """Restore the whole frame at `time` with these controls and save it to `path` (PNG/JPEG/WebP); the worker
+    answers with frameSaved or a failure."""
+    id: int
+    media_id: int
+    time: float
+    slider: float
+    mode: str
+    path: Path
+
+
+@dataclass(frozen=True)
 class MediaOpened:
     id: int  # the OpenMediaRequest's id (= media_id of later frame requests)
     path: Path

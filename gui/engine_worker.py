@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 import engine
 from engine import (CancelToken, Cancelled, ConfigureRestorerRequest, MediaOpened, OpenMediaRequest, RestoraError,
-                    RestoreFrameRequest, RestoreResult, RestorerReady)
+                    RestoreFrameRequest, RestoreResult, RestorerReady, SaveFrameRequest)
 
 from .image_convert import to_qimage
 
@@ -84,6 +84,7 @@ class EngineWorker(QObject):
     restorerReady = Signal(object)  # RestorerReady
     failed = Signal(int, str)  # request id, one-line message
     notice = Signal(str)  # non-fatal news: OOM fallback, skipped frames...
+    frameSaved = Signal(int, str)  # SaveFrameRequest id, the file written
 
     def __init__(self, restorer: str | None = None, device: str = "auto") -> None:
         super().__init__()
@@ -164,6 +165,8 @@ class EngineWorker(QObject):
                 self._announce_restorer(request.id)  # unchanged, but the GUI is waiting to hear which it is
         elif isinstance(request, RestoreFrameRequest):
             self._restore_frame(request, token)
+        elif isinstance(request, SaveFrameRequest):
+            self._save_frame(request)
 
     def _open(self, request: OpenMediaRequest) -> None:
         path = request.path
@@ -270,6 +273,23 @@ class EngineWorker(QObject):
             restore_seconds=t2 - t1, decode_seconds=decoded - t0, restorer=restorer.name, device=restorer.device,
             region=region)
         self.frameReady.emit(result, media.cached_display[1], to_qimage(restored))
+
+    def _save_frame(self, request: SaveFrameRequest) -> None:
+        """The whole frame (never the zoomed preview's crop) with the controls as they were, saved upright. No
+        cancel token: a slider move right after asking must not cancel the save."""
+        media = self._media
+        if media is None or media.id != request.media_id:
+            raise RestoraError("another file was opened before the frame could be saved")
+        pixels, item, _time, _index = self._frame(media, request.time)
+        restorer = self._ensure_restorer(request.id)
+        if self._auto is None:
+            self._auto = engine.AutoStrength(restorer)
+        decision = engine.resolve_strength(request.mode, request.slider, self._auto, item)
+        restored = restorer.restore(pixels, decision.quality)
+        source = media.image.path if media.kind == "image" else media.reader.info.path
+        written = engine.save_restored_frame(request.path, restored, source,
+                                             media.image if media.kind == "image" else None)
+        self.frameSaved.emit(request.id, str(written))
 
     def _decide_strength(self, request: RestoreFrameRequest, item):
         """(quality or per-block map for the restorer, its mean, where it came from, Auto's own number or None)."""

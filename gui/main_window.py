@@ -20,6 +20,7 @@ from .menus import build_menus_and_toolbar, refresh_recent_menu
 from .notices import NoticeBanner
 from .player import PlaybackClock
 from .quality_plot import install_quality_plot
+from .save_frame import install_save_frame
 from .settings import AppSettings
 from .visible_restore import install_visible_restore
 from .zoom_pan import zoom_label
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         w.failed.connect(self._on_failed)
         w.notice.connect(self._on_engine_notice)  # a bound method: queued onto the GUI thread
         self.engine.start()
+        install_save_frame(self)
         QApplication.instance().installEventFilter(self)  # the A/B key must work whatever has focus
 
     # --- construction helpers ----------------------------------------------------------------------------------

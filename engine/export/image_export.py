@@ -14,6 +14,19 @@ from .atomic import check_input, check_not_input, check_output_folder
 from .settings import IMAGE_EXTENSIONS, ExportProgress, ExportReport, ExportSettings, check_quality
 
 
+def save_restored_frame(dst, restored, src, image=None) -> Path:
+    """Save one restored frame the viewer shows (File → Save Frame As…): the format from the extension, never
+    over the input, atomically. `image`: the still's ImageData, whose alpha, ICC profile and EXIF are kept."""
+    dst, src = Path(dst), Path(src)
+    if dst.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise OutputError(f"unsupported image extension {dst.suffix or '(none)'!r}: use .png, .jpg or .webp")
+    check_output_folder(dst)
+    check_not_input(src, dst)
+    if image is None:
+        return save_image(dst, restored)
+    return save_image(dst, restored, image.alpha, icc_profile=image.icc_profile, exif=image.exif)
+
+
 def first_frame_note(image) -> list[str]:
     """Animated images are read as stills: say so rather than drop the other frames silently."""
     if image.frame_count <= 1:

@@ -241,3 +241,41 @@ def test_the_first_picture_does_not_wait_for_the_engine_catalog(qtbot, make_wind
     assert time.perf_counter() - started < 1.5 and window.model_combo.count() == 0
     qtbot.waitUntil(lambda: window.last_result is not None, timeout=FRAME_TIMEOUT_MS)  # restored follows
     qtbot.waitUntil(lambda: window.model_combo.count() > 0, timeout=FRAME_TIMEOUT_MS)
+
+
+def test_save_frame_writes_the_whole_restored_frame_even_when_zoomed_in(qtbot, window, tmp_path, monkeypatch):
+    from PIL import Image
+    from PySide6.QtWidgets import QFileDialog
+
+    from .conftest import make_clip
+
+    clip = make_clip(tmp_path / "wide.mp4", width=640, height=368, frames=6)
+    first = open_and_wait(qtbot, window, clip)  # fitted: the whole frame, at the current strength
+    window.compare.view.set_zoom(4.0)
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS, check_params_cb=lambda r: r.region):
+        window.strength.set_value(first.quality_used)  # the same strength, restored for the visible crop only
+        window.request_frame()
+    target = tmp_path / "out" / "still"
+    target.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    with qtbot.waitSignal(window.noticeShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda text, level: text.startswith("Saved")) as notice:
+        window.actions["save_frame"].trigger()
+    assert notice.args[0] == "Saved still.png"
+    saved = np.asarray(Image.open(target.with_suffix(".png")))
+    assert saved.shape == (368, 640, 3) and np.array_equal(saved, first.restored)
+    assert [p.name for p in target.parent.iterdir()] == ["still.png"]  # no temporary left behind
+
+    # a format it cannot write, or the input itself: refused with a notice, nothing written
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.gif"), ""))
+    with qtbot.waitSignal(window.noticeShown, timeout=FRAME_TIMEOUT_MS) as notice:
+        window.actions["save_frame"].trigger()
+    assert notice.args[1] == "error" and ".gif" in notice.args[0] and not (tmp_path / "x.gif").exists()
+    photo = tmp_path / "photo.png"
+    Image.fromarray(first.original[:64, :64]).save(photo)
+    open_and_wait(qtbot, window, photo)
+    before = photo.read_bytes()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(photo), ""))
+    with qtbot.waitSignal(window.noticeShown, timeout=FRAME_TIMEOUT_MS) as notice:
+        window.actions["save_frame"].trigger()
+    assert "overwrite the input" in notice.args[0] and photo.read_bytes() == before
