@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
     # --- opening media -----------------------------------------------------------------------------------------
     def open_path(self, path, autoplay: bool = False) -> int:
         """Ask the engine to open `path`; returns the request id. Failures arrive as a notice, not an exception."""
-        path = Path(path)
+        path = Path(path).absolute()  # the export dialog's suggested output and the recent list read it later
         request = OpenMediaRequest(next_request_id(), path)
         self._pending_open[request.id] = (path, autoplay)
         self.media_label.setText(f"Opening {path.name}…")

@@ -290,3 +290,16 @@ def test_turned_passes_reach_the_engine_and_are_remembered(qtbot, window, jpeg, 
     expected = 1 if window.export_context()["restorer"] == "deblock" else 8
     assert made_with == [expected]
     assert int(dialog.q.value("export/passes")) == 8
+
+
+def test_a_file_opened_by_a_relative_path_suggests_an_absolute_output(qtbot, window, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from .conftest import make_jpeg, open_and_wait
+
+    monkeypatch.chdir(tmp_path)
+    make_jpeg(tmp_path / "photo.jpg")
+    open_and_wait(qtbot, window, "photo.jpg")
+    assert Path(window.media.path) == tmp_path / "photo.jpg"
+    window.open_export_dialog()
+    assert Path(window.export_dialog.path_edit.text()).parent == tmp_path
