@@ -16,7 +16,7 @@ from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
 from .export_dialog import show_export_dialog
 from .export_runner import install_export
-from .menus import build_menus_and_toolbar, refresh_recent_menu
+from .menus import build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
 from .notices import NoticeBanner
 from .player import PlaybackClock
 from .quality_plot import install_quality_plot
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.set_view_mode(s.view_mode if s.view_mode in VIEW_MODES else "side_by_side")
         self.strength.set_mode(s.strength_mode)  # mode first: switching modes re-bases the slider
         self.strength.set_value(s.strength)
+        sync_strength_menu(self)
         if s.geometry is not None:
             self.restoreGeometry(s.geometry)
         else:
@@ -291,6 +292,7 @@ class MainWindow(QMainWindow):
 
     # --- strength / engine choice ------------------------------------------------------------------------------
     def _on_strength_changed(self) -> None:
+        sync_strength_menu(self)
         self.settings.strength = self.strength.value
         self.settings.strength_mode = self.strength.mode
         if not self.clock.playing:  # while playing, the next frame picks the new value up

@@ -63,6 +63,11 @@ def build_menus_and_toolbar(w) -> None:
                                       ("auto", "&Auto Strength", "auto", "Ctrl+2"),
                                       ("relative", "&Relative to Auto", "relative", "Ctrl+3")):
         a[key] = make_action(w, text, lambda _checked=False, m=mode: w.strength.set_mode(m), shortcut)
+        a[key].setCheckable(True)
+        a[key].setData(mode)
+    modes = QActionGroup(w)  # checked = the panel's mode (sync_strength_menu)
+    for key in ("manual", "auto", "relative"):
+        modes.addAction(a[key])
 
     group = QActionGroup(w)
     group.setExclusive(True)
@@ -151,3 +156,9 @@ def refresh_recent_menu(w) -> None:
         menu.addSeparator()
         menu.addAction("Clear List", lambda: (w.settings.clear_recent(), refresh_recent_menu(w)))
     menu.setEnabled(bool(recent))
+
+
+def sync_strength_menu(w) -> None:
+    """Tick the Strength menu's mode after any change (buttons, keys, a restored setting)."""
+    for key in ("manual", "auto", "relative"):
+        w.actions[key].setChecked(w.actions[key].data() == w.strength.mode)

@@ -196,12 +196,14 @@ def test_strength_shortcuts_nudge_the_control_and_switch_modes(qtbot, window, tm
     assert press("}").quality_used == 39
     assert press("[").quality_used == 40
     assert press("{").quality_used == 50
+    assert window.actions["manual"].isChecked() and not window.actions["auto"].isChecked()
     QTest.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
-    assert window.strength.mode == "auto"
+    assert window.strength.mode == "auto" and window.actions["auto"].isChecked()
     qtbot.waitUntil(lambda: window.last_result.quality_source == "jpeg-tables", timeout=FRAME_TIMEOUT_MS)
     auto = window.last_result.quality_used
     shown = press("]")
     assert window.strength.mode == "relative" and window.strength.value == 49
+    assert window.actions["relative"].isChecked() and not window.actions["auto"].isChecked()
     assert shown.quality_used == pytest.approx(auto - 1)
     QTest.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.strength.mode == "absolute"
