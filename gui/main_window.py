@@ -17,6 +17,7 @@ from .engine_worker import EngineThread
 from .export_dialog import show_export_dialog
 from .export_runner import install_export
 from .menus import build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
+from .navigation import install_navigation
 from .notices import NoticeBanner
 from .player import PlaybackClock
 from .quality_plot import install_quality_plot
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         install_export(self)
         install_quality_plot(self)  # before _restore_settings: restoreState needs the dock to exist
         install_visible_restore(self)
+        install_navigation(self)
         self._build_status_bar()
         self._restore_settings()  # before connecting: restoring must not write half-restored values back
         self._connect_ui()
