@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
@@ -169,12 +170,16 @@ class ExportDialog(QDialog):
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.cancel_button = self.buttons.addButton("Cancel Export", QDialogButtonBox.ButtonRole.RejectRole)
         self.close_button = self.buttons.addButton("Close", QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.show_folder_button = self.buttons.addButton("Show in Folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.show_folder_button.clicked.connect(self.show_in_folder)
+        self.show_folder_button.setVisible(False)
+        self.written: Path | None = None  # the last export's file, for Show in Folder
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self.runner.cancel)
         self.close_button.clicked.connect(self.hide)
 
         self.export_button.setDefault(True)
-        for button in (self.cancel_button, self.close_button):
+        for button in (self.cancel_button, self.close_button, self.show_folder_button):
             button.setAutoDefault(False)
 
         layout = QVBoxLayout(self)
@@ -344,6 +349,7 @@ class ExportDialog(QDialog):
         self.q.setValue(LAST_EXPORT_FOLDER_KEY, str(dst.parent))
         self.q.setValue(PASSES_KEY, self.passes_combo.currentData())
         self._set_running(True)
+        self.show_folder_button.setVisible(False)
         self.progress_bar.setRange(0, 0)  # busy until the first frame: the restorer may take seconds to build
         self._show_status(f"Preparing {dst.name}…")
         return self.runner.start(job)
@@ -366,7 +372,14 @@ class ExportDialog(QDialog):
         self.progress_bar.setFormat("%v / %m frames  (%p%)")
         self._show_status(f"{progress.fps:.1f} fps · ETA {format_seconds(progress.eta_seconds)}")
 
+    def show_in_folder(self) -> None:
+        """The file manager on the folder of what was just written."""
+        if self.written is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.written.parent)))
+
     def _on_finished(self, report) -> None:
+        self.written = Path(report.output)
+        self.show_folder_button.setVisible(True)
         self._set_running(False)
         self.progress_bar.setRange(0, max(1, report.frames))
         self.progress_bar.setValue(max(1, report.frames))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QApplication
 
 import engine
 from engine import CancelToken, Cancelled, RestoraError
@@ -174,5 +175,8 @@ def install_export(window) -> ExportRunner:
     runner.finished.connect(lambda report: window.show_notice(report_line(report), "info"))
     runner.failed.connect(lambda message: window.show_notice(f"Export failed: {message}", "error"))
     runner.cancelled.connect(lambda: window.show_notice("Export cancelled; nothing was written.", "info"))
+    # A long export usually ends while the user is elsewhere: flash the taskbar entry (no-op when active).
+    for signal in (runner.finished, runner.failed):
+        signal.connect(lambda *_: QApplication.alert(window))
     window.aboutToClose.connect(runner.shutdown)
     return runner

@@ -92,6 +92,23 @@ def test_ctrl_e_exports_the_clip_and_reports(qtbot, window, clip, tmp_path):
     # the folder is remembered for the next export
     assert str(dialog.q.value("export/last_folder")) == str(tmp_path)
 
+def test_show_in_folder_after_an_export(qtbot, window, jpeg, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    dialog = _open_dialog(qtbot, window, jpeg)
+    assert not dialog.show_folder_button.isVisible()  # nothing written yet
+    out = tmp_path / "sub"
+    out.mkdir()
+    dialog.path_edit.setText(str(out / "photo.png"))
+    with qtbot.waitSignal(window.export_runner.finished, timeout=EXPORT_TIMEOUT_MS):
+        dialog.start_export()
+        assert not dialog.show_folder_button.isVisible()
+    assert dialog.show_folder_button.isVisible()
+    qtbot.mouseClick(dialog.show_folder_button, Qt.MouseButton.LeftButton)
+    assert opened == [str(out)]
+
 
 def test_in_out_points_from_the_playhead(qtbot, window, clip, tmp_path):
     dialog = _open_dialog(qtbot, window, clip)
