@@ -5,17 +5,16 @@ choices offered follow the engine's CODECS table: containers and bit depths a co
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
 from engine import CODECS, ExportSettings
 
+from .export_range import RangeRow
 from .export_runner import ExportJob, ExportRunner, format_seconds, partial_export_exists, report_line
 
 CONTAINER_TITLES = {".mp4": "MP4", ".mkv": "MKV", ".mov": "MOV"}
@@ -49,6 +48,7 @@ class ExportDialog(QDialog):
         self.context: dict | None = None
         self.q = QSettings("Restora", "Restora")
         self._build()
+        runner.started.connect(self._on_started)
         runner.progress.connect(self._on_progress)
         runner.finished.connect(self._on_finished)
         runner.failed.connect(self._on_failed)
@@ -100,26 +100,10 @@ class ExportDialog(QDialog):
         video_form.addRow(self.preset_label, self.preset_combo)
         video_form.addRow(_label("Bit depth"), self.depth_combo)
 
-        self.whole_clip = QCheckBox("Whole clip")
-        self.whole_clip.setChecked(True)
-        self.in_spin, self.out_spin = QDoubleSpinBox(), QDoubleSpinBox()
-        for spin in (self.in_spin, self.out_spin):
-            spin.setDecimals(3)
-            spin.setSuffix(" s")
-            spin.setSingleStep(0.04)
-            # A time typed by the user means a range; values set by code (load, playhead buttons) are not typing.
-            spin.valueChanged.connect(lambda _v, s=spin: s.hasFocus() and self.whole_clip.setChecked(False))
-        self.set_in_button = QPushButton("Set In = current")
-        self.set_out_button = QPushButton("Set Out = current")
-        self.set_in_button.clicked.connect(lambda: self._set_point_from_playhead(self.in_spin, 0.0))
-        self.set_out_button.clicked.connect(lambda: self._set_point_from_playhead(self.out_spin, 0.5))
-        range_row = QHBoxLayout()
-        for w in (self.whole_clip, QLabel("In"), self.in_spin, self.set_in_button, QLabel("Out"), self.out_spin,
-                  self.set_out_button):
-            range_row.addWidget(w)
-        self.range_widget = QWidget()
-        self.range_widget.setLayout(range_row)
-        range_row.setContentsMargins(0, 0, 0, 0)
+        self.range_widget = RangeRow(self.window_.clock)
+        r = self.range_widget
+        self.whole_clip, self.in_spin, self.out_spin = r.whole_clip, r.in_spin, r.out_spin
+        self.set_in_button, self.set_out_button = r.set_in_button, r.set_out_button
 
         self.strength_combo = QComboBox()
         self.strength_combo.addItem("Auto (per frame)", "auto")
@@ -214,12 +198,7 @@ class ExportDialog(QDialog):
         self.strength_combo.setCurrentIndex(0 if context["strength_mode"] in ("auto", "relative") else 1)
         self.strength_spin.setValue(int(round(context["slider"])))
         self._update_strength_widgets()
-        duration = float(context.get("duration") or 0.0)
-        for spin in (self.in_spin, self.out_spin):
-            spin.setRange(0.0, max(duration, 0.0))
-        self.in_spin.setValue(0.0)
-        self.out_spin.setValue(duration)
-        self.whole_clip.setChecked(True)
+        self.range_widget.reset(float(context.get("duration") or 0.0))
         # MP4 for video; PNG for stills: re-compressing a restored JPEG as JPEG would add artefacts back.
         default_ext = self.format_combo.itemData(0)
         self.path_edit.setText(str(src.parent / f"{src.stem}_restored{default_ext}"))
@@ -270,14 +249,6 @@ class ExportDialog(QDialog):
 
     def _update_strength_widgets(self) -> None:
         self.strength_spin.setEnabled(self.strength_combo.currentData() == "fixed")
-
-    def _set_point_from_playhead(self, spin: QDoubleSpinBox, frame_offset: float) -> None:
-        """In = start of the frame on screen; Out = the middle of it: the out point is exclusive, and a time on
-        the next frame's exact start can round either way, a mid-frame one cannot."""
-        clock = self.window_.clock
-        # Floor to the spin's millisecond display: an in point a hair after the frame's start would drop it.
-        spin.setValue(math.floor((clock.current_index + frame_offset) / clock.fps * 1000) / 1000)
-        self.whole_clip.setChecked(False)
 
     def _on_format_changed(self) -> None:
         ext = self.format_combo.currentData()
@@ -335,7 +306,7 @@ class ExportDialog(QDialog):
             keep_subtitles=self.keep_subtitles.isChecked(), **common)
 
     def start_export(self) -> bool:
-        if self.context is None or self.runner.running:
+        if self.context is None:
             return False
         dst = Path(self.path_edit.text().strip()).expanduser()
         if not dst.name:
@@ -348,29 +319,37 @@ class ExportDialog(QDialog):
                         resume=self.resume_box.isVisibleTo(self) and self.resume_box.isChecked(), first_frame=first)
         self.q.setValue(LAST_EXPORT_FOLDER_KEY, str(dst.parent))
         self.q.setValue(PASSES_KEY, self.passes_combo.currentData())
+        reason = self.window_.export_queue.submit(job)
+        if reason is not None:
+            self._show_status(reason, error=True)
+            return False
+        if self.runner.job is not job:
+            waiting = len(self.window_.export_queue.waiting)
+            self._show_status(f"Queued {dst.name}: it starts when the export before it ends ({waiting} waiting; "
+                              f"View → Export Queue).")
+        return True
+
+    def _on_started(self, job) -> None:
         self._set_running(True)
         self.show_folder_button.setVisible(False)
         self.progress_bar.setRange(0, 0)  # busy until the first frame: the restorer may take seconds to build
-        self._show_status(f"Preparing {dst.name}…")
-        return self.runner.start(job)
+        self._show_status(f"Preparing {job.dst.name}…")
 
     def _set_running(self, running: bool) -> None:
-        self.export_button.setEnabled(not running)
+        """The form stays editable while an export runs: what it describes next is queued behind it."""
+        self.export_button.setText("Add to Queue" if running else "Export")
         self.cancel_button.setEnabled(running)
         self.progress_bar.setVisible(running or self.progress_bar.value() > 0)
-        for w in (self.path_edit, self.browse_button, self.format_combo, self.video_box, self.range_widget,
-                  self.strength_combo, self.strength_spin, self.passes_combo, self.keep_audio, self.keep_subtitles,
-                  self.resume_box):
-            w.setEnabled(not running)
-        if not running:
-            self._update_strength_widgets()
 
     def _on_progress(self, progress, _samples) -> None:
         total = max(progress.frames_total, progress.frames_done, 1)
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(progress.frames_done)
         self.progress_bar.setFormat("%v / %m frames  (%p%)")
-        self._show_status(f"{progress.fps:.1f} fps · ETA {format_seconds(progress.eta_seconds)}")
+        job, waiting = self.runner.job, len(self.window_.export_queue.waiting)
+        name = f"{job.dst.name}: " if job is not None else ""
+        more = f" · {waiting} more waiting" if waiting else ""
+        self._show_status(f"{name}{progress.fps:.1f} fps · ETA {format_seconds(progress.eta_seconds)}{more}")
 
     def show_in_folder(self) -> None:
         """The file manager on the folder of what was just written."""
@@ -412,7 +391,9 @@ def show_export_dialog(window) -> ExportDialog | None:
     if window.export_dialog is None:
         window.export_dialog = ExportDialog(window, window.export_runner)
     dialog = window.export_dialog
-    if not window.export_runner.running:
+    # While an export runs the dialog keeps showing it; another file on screen gets its own settings to queue.
+    same_file = dialog.context is not None and Path(dialog.context["path"]) == Path(context["path"])
+    if not window.export_runner.running or not same_file:
         media = window.media
         context = {**context, "fps": getattr(media, "fps", 0.0), "duration": getattr(media, "duration", 0.0)}
         dialog.load_context(context)

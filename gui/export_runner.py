@@ -108,9 +108,11 @@ class ExportRunner(QObject):
     finished = Signal(object)  # ExportReport
     failed = Signal(str)
     cancelled = Signal()
+    idle = Signal()  # the thread has ended: a next job may start (not while the window closes)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.closing = False
         self.job: ExportJob | None = None
         self._thread: QThread | None = None
         self._worker: _ExportWorker | None = None
@@ -149,6 +151,7 @@ class ExportRunner(QObject):
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Cancel and join (window closing). Returns False if the thread did not stop in time."""
+        self.closing = True
         if self._thread is None:
             return True
         self.cancel()
@@ -165,6 +168,8 @@ class ExportRunner(QObject):
         self._thread.deleteLater()
         self._worker.deleteLater()
         self._thread = self._worker = self._token = None
+        if not self.closing:
+            self.idle.emit()
 
 
 def install_export(window) -> ExportRunner:

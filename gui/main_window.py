@@ -15,6 +15,7 @@ from .compare_view import VIEW_MODES, CompareView
 from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
 from .export_dialog import show_export_dialog
+from .export_queue import install_export_queue
 from .export_runner import install_export
 from .menus import build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
 from .navigation import install_navigation
@@ -79,7 +80,8 @@ class MainWindow(QMainWindow):
         self.clock = PlaybackClock(self)
         build_menus_and_toolbar(self)
         install_export(self)
-        install_quality_plot(self)  # before _restore_settings: restoreState needs the dock to exist
+        install_quality_plot(self)  # before _restore_settings: restoreState needs the docks to exist
+        install_export_queue(self)
         install_visible_restore(self)
         install_navigation(self)
         self._build_status_bar()

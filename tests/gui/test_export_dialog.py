@@ -83,12 +83,12 @@ def test_ctrl_e_exports_the_clip_and_reports(qtbot, window, clip, tmp_path):
     with qtbot.waitSignal(window.export_runner.finished, timeout=EXPORT_TIMEOUT_MS) as done, \
             qtbot.waitSignal(window.noticeShown, timeout=EXPORT_TIMEOUT_MS) as notice:
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-        assert window.export_runner.running and not dialog.export_button.isEnabled()
+        assert window.export_runner.running and dialog.export_button.text() == "Add to Queue"
     report = done.args[0]
     assert report.frames == 20 and _decoded_frames(dst) == 20
     assert notice.args[0].startswith("Exported out.mp4: 20 frames, 0 skipped,") and "fps" in notice.args[0]
     qtbot.waitUntil(lambda: not window.export_runner.running)
-    assert dialog.export_button.isEnabled() and dialog.progress_bar.value() == 20
+    assert dialog.export_button.text() == "Export" and dialog.progress_bar.value() == 20
     # the folder is remembered for the next export
     assert str(dialog.q.value("export/last_folder")) == str(tmp_path)
 
