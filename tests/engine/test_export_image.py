@@ -51,3 +51,31 @@ def test_refuses_bad_requests(jpeg, tmp_path):
         export_image(tmp_path / "missing.png", tmp_path / "out.png", ExportSettings(), restorer=restorer)
     assert jpeg.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]
+
+
+def test_save_restored_frame_keeps_alpha_and_refuses_bad_targets(tmp_path):
+    """File → Save Frame As…: the still's alpha survives; the input, unknown formats and missing folders are
+    refused with one-line OutputErrors and nothing is written."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from engine.errors import OutputError
+    from engine.export.image_export import save_restored_frame
+    from engine.media import load_image
+
+    rgba = np.random.default_rng(0).integers(0, 256, (40, 50, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")
+    image = load_image(tmp_path / "in.png")
+    restored = 255 - image.pixels
+    written = save_restored_frame(tmp_path / "out.png", restored, tmp_path / "in.png", image)
+    out = np.asarray(Image.open(written))
+    assert out.shape == (40, 50, 4) and np.array_equal(out[..., 3], rgba[..., 3])
+    assert np.array_equal(out[..., :3], restored)
+    video_frame = save_restored_frame(tmp_path / "frame.jpg", restored, tmp_path / "clip.mp4")
+    assert Image.open(video_frame).size == (50, 40)
+    for bad, reason in ((tmp_path / "in.png", "overwrite the input"), (tmp_path / "x.bmp", "unsupported"),
+                        (tmp_path / "missing" / "x.png", "does not exist")):
+        with pytest.raises(OutputError, match=reason):
+            save_restored_frame(bad, restored, tmp_path / "in.png", image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frame.jpg", "in.png", "out.png"]
