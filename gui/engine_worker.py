@@ -180,6 +180,8 @@ class EngineWorker(QObject):
             desc = f"{fmt} {w}×{h}, {bits}-bit"
             if image.jpeg_quality is not None:
                 desc += f", JPEG quality ≈ {image.jpeg_quality}"
+            if image.frame_count > 1:
+                desc += f", {image.frame_count} frames (first shown)"
             opened = MediaOpened(request.id, path, "image", w, h, description=desc)
             if image.frame_count > 1:
                 self.notice.emit(f"{Path(path).name} is animated ({image.frame_count} frames): Restora restores "

@@ -50,7 +50,7 @@ def probe_image(path: Path) -> dict:
         "channels": 1 if image.pixels.ndim == 2 else int(image.pixels.shape[2]),
         "bit_depth": 16 if image.pixels.dtype == np.uint16 else 8, "has_alpha": image.alpha is not None,
         "jpeg_quality": image.jpeg_quality, "jpeg_quality_confidence": image.jpeg_quality_confidence,
-        "blind_estimate": None, "restorer": None,
+        "blind_estimate": None, "restorer": None, "frames": image.frame_count,  # > 1: animated, first restored
     }
     if image.jpeg_quality is not None:
         report.update(strength_source="jpeg-tables", auto_quality=float(image.jpeg_quality))
@@ -106,7 +106,9 @@ def _text(report: dict) -> str:
     if report["kind"] == "image":
         lines += [("format", report["format"]),
                   ("size", f"{report['width']}x{report['height']}, {report['channels']} channel(s), "
-                           f"{report['bit_depth']}-bit{', alpha' if report['has_alpha'] else ''}"),
+                           f"{report['bit_depth']}-bit{', alpha' if report['has_alpha'] else ''}"
+                           + (f", animated: {report['frames']} frames (the first is restored)"
+                              if report["frames"] > 1 else "")),
                   ("jpeg quality", show(report["jpeg_quality"]) + (
                       f" (confidence {report['jpeg_quality_confidence']})" if report["jpeg_quality"] else ""))]
     else:

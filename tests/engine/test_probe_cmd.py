@@ -32,6 +32,15 @@ def test_jpeg_image(tmp_path, capsys):
     assert report["kind"] == "image" and report["format"] == "JPEG"
     assert (report["width"], report["height"], report["jpeg_quality"]) == (40, 30, 42)
     assert report["strength_source"] == "jpeg-tables" and report["auto_quality"] == 42
+    assert report["frames"] == 1
+
+
+def test_an_animated_image_reports_its_frames(tmp_path, capsys, no_models):
+    frames = [Image.fromarray(np.full((16, 20, 3), 60 * i, np.uint8)) for i in range(4)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    assert _probe_json(capsys, tmp_path / "anim.gif")["frames"] == 4
+    assert main(["probe", str(tmp_path / "anim.gif")]) == 0
+    assert "animated: 4 frames (the first is restored)" in capsys.readouterr().out
 
 
 def test_png_without_head_reports_null_estimate(tmp_path, capsys, no_models):
