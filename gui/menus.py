@@ -83,6 +83,7 @@ def build_menus_and_toolbar(w) -> None:
     file_menu = menubar.addMenu("&File")
     file_menu.addAction(a["open"])
     w.recent_menu = file_menu.addMenu("Open &Recent")
+    w.recent_menu.aboutToShow.connect(lambda: refresh_recent_menu(w))  # files may have moved since
     file_menu.addSeparator()
     file_menu.addAction(a["demo_video"])
     file_menu.addAction(a["demo_image"])
@@ -149,8 +150,10 @@ def refresh_recent_menu(w) -> None:
     recent = w.settings.recent_files
     for path in recent:
         act = menu.addAction(Path(path).name)
-        act.setToolTip(path)
-        act.setStatusTip(path)
+        missing = not Path(path).exists()  # moved or deleted since: shown, greyed, so the list still makes sense
+        act.setToolTip(f"{path} (not found)" if missing else path)
+        act.setStatusTip(act.toolTip())
+        act.setEnabled(not missing)
         act.triggered.connect(lambda checked=False, p=path: w.open_path(p))
     if recent:
         menu.addSeparator()

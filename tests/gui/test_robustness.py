@@ -199,3 +199,14 @@ def test_an_animated_image_opens_as_its_first_frame_with_a_notice(qtbot, window,
         result = open_and_wait(qtbot, window, tmp_path / "anim.gif")
     assert notice.args[0] == "anim.gif is animated (3 frames): Restora restores its first frame"
     assert window.media.kind == "image" and result.original.shape[:2] == (48, 64)
+
+
+def test_a_recent_file_that_went_away_is_greyed_when_the_menu_opens(qtbot, window, clip, tmp_path):
+    photo = make_jpeg(tmp_path / "gone.jpg")
+    open_and_wait(qtbot, window, photo)
+    open_and_wait(qtbot, window, clip)
+    photo.unlink()
+    window.recent_menu.aboutToShow.emit()
+    actions = {a.text(): a for a in window.recent_menu.actions() if a.text()}
+    assert actions[clip.name].isEnabled() and not actions["gone.jpg"].isEnabled()
+    assert "(not found)" in actions["gone.jpg"].toolTip()
