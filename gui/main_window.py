@@ -11,13 +11,14 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QLabel, QMainWi
 from engine import (ConfigureRestorerRequest, OpenMediaRequest, RestoreFrameRequest, next_request_id)
 
 from . import about
+from .batch_export import install_batch_export
 from .compare_view import VIEW_MODES, CompareView
 from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
 from .export_dialog import show_export_dialog
 from .export_queue import install_export_queue
 from .export_runner import install_export
-from .menus import build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
+from .menus import OPEN_FILTER, build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
 from .navigation import install_navigation
 from .notices import NoticeBanner
 from .player import PlaybackClock
@@ -30,8 +31,6 @@ from .zoom_pan import zoom_label
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_VIDEO = ROOT / "resources" / "demo" / "bbb_demo.mp4"
 DEMO_IMAGE = ROOT / "resources" / "demo" / "bbb_demo.jpg"
-OPEN_FILTER = ("Images and videos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.mp4 *.m4v *.mkv *.mov *.avi "
-               "*.webm *.mpg *.mpeg *.ts *.m2ts *.y4m);;All files (*)")
 FPS_WINDOW_S = 1.5
 AB_KEY = Qt.Key.Key_A
 
@@ -99,6 +98,7 @@ class MainWindow(QMainWindow):
         w.notice.connect(self._on_engine_notice)  # a bound method: queued onto the GUI thread
         self.engine.start()
         install_save_frame(self)
+        install_batch_export(self)
         QApplication.instance().installEventFilter(self)  # the A/B key must work whatever has focus
 
     # --- construction helpers ----------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QStyle, QToolBar
 
 from .compare_view import VIEW_MODES, VIEW_TITLES
 
+OPEN_FILTER = ("Images and videos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.mp4 *.m4v *.mkv *.mov *.avi "
+               "*.webm *.mpg *.mpeg *.ts *.m2ts *.y4m);;All files (*)")
+
 
 def make_action(window: QMainWindow, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
     action = QAction(text, window)
