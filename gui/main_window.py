@@ -387,6 +387,9 @@ class MainWindow(QMainWindow):
         if files:
             event.acceptProposedAction()
             self.open_path(files[0])
+            if len(files) > 1:
+                self.show_notice(f"{len(files)} files dropped: opened {Path(files[0]).name}. File → Export Files… "
+                                 f"(Ctrl+Shift+E) restores many at once.", "info")
 
     # --- shutdown ----------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802

@@ -87,6 +87,18 @@ def test_drop_a_file_onto_the_window(qtbot, window, clip):
     assert window.media.path == clip
 
 
+def test_dropping_several_files_opens_the_first_and_points_at_export_files(qtbot, window, clip, tmp_path):
+    photo = make_jpeg(tmp_path / "photo.jpg")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(clip)), QUrl.fromLocalFile(str(photo))])
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, QDragEnterEvent(QPoint(200, 200), *args))
+    with qtbot.waitSignal(window.noticeShown, timeout=FRAME_TIMEOUT_MS) as notice:
+        QApplication.sendEvent(window, QDropEvent(QPointF(200, 200), *args))
+    assert notice.args[0].startswith(f"2 files dropped: opened {clip.name}") and "Export Files" in notice.args[0]
+    qtbot.waitUntil(lambda: window.media is not None and window.media.path == clip, timeout=FRAME_TIMEOUT_MS)
+
+
 def test_settings_persist_across_windows(qtbot, make_window, clip):
     first = make_window()
     open_and_wait(qtbot, first, clip)
