@@ -78,3 +78,27 @@ def test_closing_the_window_with_a_queue_starts_nothing_more(qtbot, window, tmp_
     window.close()  # the conftest guard fails the test if an export thread is still running afterwards
     assert not window.export_runner.running
     assert not (tmp_path / "a.mkv").exists() and not (tmp_path / "b.mkv").exists()
+
+
+def test_a_failed_export_does_not_stop_the_queue(qtbot, window, tmp_path, monkeypatch):
+    from engine.export import video_export
+
+    from .test_export_dialog import SlowRestorer
+
+    made = []
+
+    def factory(settings):  # the first job's restorer crashes at frame 4, the next one is healthy
+        made.append(SlowRestorer(delay=0.0, fail_after=3 if not made else None))
+        return made[-1]
+
+    monkeypatch.setattr(video_export, "_make_restorer", factory)
+    clip = make_clip(tmp_path / "clip.mp4", width=96, height=64, frames=20)
+    dialog = _open_dialog(qtbot, window, clip)
+    queue = window.export_queue
+    with qtbot.waitSignal(window.export_runner.started, timeout=EXPORT_TIMEOUT_MS):
+        _queue_to(dialog, tmp_path / "fails.mkv")
+    _queue_to(dialog, tmp_path / "works.mkv")
+    qtbot.waitUntil(lambda: [e.state for e in queue.entries] == ["failed", "done"], timeout=2 * EXPORT_TIMEOUT_MS)
+    assert "simulated crash" in queue.entries[0].detail and _decoded_frames(tmp_path / "works.mkv") == 20
+    assert len(made) == 2
+    qtbot.waitUntil(lambda: not window.export_runner.running)
