@@ -160,6 +160,8 @@ class ExportDialog(QDialog):
         self.written: Path | None = None  # the last export's file, for Show in Folder
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self.runner.cancel)
+        self.cancel_button.setToolTip("Cancel the running export; queued ones still follow (the Export Queue's Cancel "
+                                      "All stops them too)")
         self.close_button.clicked.connect(self.hide)
 
         self.export_button.setDefault(True)
