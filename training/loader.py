@@ -30,9 +30,10 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 
 class DegradedBatches(IterableDataset):
     def __init__(self, images: list[np.ndarray], patch: int, batch: int, codec_fraction: float, seed: int,
-                 codec_frames: int = 1) -> None:
+                 codec_frames: int = 1, aligned_fraction: float = 0.0) -> None:
         self.images, self.patch, self.batch = images, patch, batch
         self.codec_fraction, self.seed, self.codec_frames = codec_fraction, seed, codec_frames
+        self.aligned_fraction = aligned_fraction
 
     def __iter__(self):
         info = get_worker_info()
@@ -41,21 +42,22 @@ class DegradedBatches(IterableDataset):
         cv2.setNumThreads(1)
         rng = np.random.default_rng([self.seed, worker])
         degrader = Degrader(self.patch, codec_fraction=self.codec_fraction, seed=self.seed * 1009 + worker,
-                            frames_per_clip=self.codec_frames)
+                            frames_per_clip=self.codec_frames, aligned_fraction=self.aligned_fraction)
         while True:
             yield make_batch(degrader, self.images, self.batch, rng)
 
 
 def batch_stream(images: list[np.ndarray], patch: int, batch: int, codec_fraction: float, seed: int, workers: int,
-                 codec_frames: int = 1):
+                 codec_frames: int = 1, aligned_fraction: float = 0.0):
     """An endless iterator of batches; with workers > 0 they are made in parallel and pinned for fast copies.
     codec_frames: training frames taken from each encoded clip (see Degrader)."""
     if workers <= 0:
-        return iter(DegradedBatches(images, patch, batch, codec_fraction, seed, codec_frames))
+        return iter(DegradedBatches(images, patch, batch, codec_fraction, seed, codec_frames, aligned_fraction))
 
     def start(attempt: int):
         # A restart gets a new seed: replaying the stream that crashed could crash the same way.
-        data = DegradedBatches(images, patch, batch, codec_fraction, seed + 7919 * attempt, codec_frames)
+        data = DegradedBatches(images, patch, batch, codec_fraction, seed + 7919 * attempt, codec_frames,
+                               aligned_fraction)
         return iter(DataLoader(data, batch_size=None, num_workers=workers, pin_memory=torch.cuda.is_available(),
                                prefetch_factor=4, persistent_workers=True))
     return restarting(start)

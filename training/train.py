@@ -229,7 +229,7 @@ def train(args) -> None:
     model, step, log, opt_state = _initial_model(args)
     # Workers fork here, before CUDA is touched in this process.
     batches = batch_stream(images, args.patch, args.batch, args.codec_fraction, args.seed + step, args.workers,
-                           args.codec_frames)
+                           args.codec_frames, args.aligned_fraction)
     if args.echo > 1:  # a GPU that outruns its CPU workers trains on each patch `echo` times (training/echo.py)
         batches = echoed(batches, args.echo, args.echo_pool, device, args.seed + step)
     # The shipped blind head ("dct") has fixed features and is fitted separately (training/fit_quality_head.py);
@@ -332,6 +332,8 @@ def main() -> None:
     ap.add_argument("--codec-fraction", type=float, default=0.2)
     ap.add_argument("--codec-frames", type=int, default=1,
                     help="training frames from each encoded clip (3 halves a codec sample's CPU cost; for GPU runs)")
+    ap.add_argument("--aligned-fraction", type=float, default=0.0,
+                    help="share of JPEG patches cut on the 8-px block grid, as real JPEGs are (0 = any phase)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)

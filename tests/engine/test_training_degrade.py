@@ -67,3 +67,22 @@ def test_one_encoded_clip_can_give_several_distinct_frames(photo):
     for degraded, clean, labels in [first, *rest]:
         assert degraded.shape == clean.shape == (64, 64, 3)
         assert labels.shape == (64, 64) and 1.0 <= labels.min() <= labels.max() <= 100.0
+
+
+def _grid_phase(degraded) -> int:
+    """Column phase (mod 8) of the largest mean step: 7 when the JPEG block edges fall between columns 7 and 8."""
+    luma = degraded.astype(float).mean(axis=2)
+    steps = np.abs(np.diff(luma, axis=1)).mean(axis=0)
+    return int(np.argmax([steps[k::8].mean() for k in range(8)]))
+
+
+def test_aligned_patches_keep_the_jpeg_block_grid_at_the_corner(photo):
+    from training.degrade import Degrader
+
+    aligned = Degrader(64, codec_fraction=0.0, seed=3, aligned_fraction=1.0)
+    anywhere = Degrader(64, codec_fraction=0.0, seed=3)
+    phases_aligned = [_grid_phase(aligned._jpeg(photo)[0]) for _ in range(40)]
+    phases_any = [_grid_phase(anywhere._jpeg(photo)[0]) for _ in range(40)]
+    # High qualities and smooth crops hide the grid in some patches, so compare shares (seen: 27 of 40 against 6).
+    assert phases_aligned.count(7) >= 22 and phases_any.count(7) <= 12, (phases_aligned, phases_any)
+    assert len(set(phases_any)) >= 6
