@@ -106,6 +106,23 @@ def test_main_writes_json_and_markdown(tiny_path, photos, tmp_path):
     assert "### JPEG" in markdown and "### H.264" in markdown and "### HEVC" in markdown and "| CRF 34 |" in markdown
 
 
+def test_crf_goal_is_judged_on_the_larger_sample(tiny_path, photos, tmp_path):
+    out_json = tmp_path / "proof.json"
+    argv = ["--model", str(tiny_path), "--data", str(photos), "--limit", "0", "--clips", "1", "--crf-clips", "2",
+            "--frames", "3", "--size", "64x48", "--h264", "qp36,crf34", "--hevc", "", "--grid", "30,70",
+            "--json", str(out_json)]
+    assert main(argv) == 0
+    result = json.loads(out_json.read_text())
+    check = result["h264_crf_check"]
+    assert [r["setting"] for r in check] == ["CRF 34"] and check[0]["clips"] == 2
+    assert check[0]["goal_met"] == (check[0]["block_minus_frame"] > 0 and check[0]["block_minus_best"] >= -0.2)
+    crf_row = result["h264"][1]  # the small sample's CRF row keeps only the best-fixed goal
+    assert crf_row["clips"] == 1 and crf_row["goal_met"] == (crf_row["block_minus_best"] >= -0.2)
+    assert result["all_goals_met"] == all(r["goal_met"] for r in result["h264"] + check)
+    markdown = to_markdown(result)
+    assert "### H.264 CRF on 2 clips (the CRF goal)" in markdown and "> 0 on CRF (2 clips)" in markdown
+
+
 def test_qp_maps_match_a_single_threaded_decode(photos, tmp_path):
     """Frame-threaded H.264 decoding exported half-filled QP tables (QP 0 on B frames): the reader must not."""
     import av
