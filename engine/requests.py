@@ -58,13 +58,13 @@ class RestoreFrameRequest:
 @dataclass(frozen=True)
 class SaveFrameRequest:
     """Restore the whole frame at `time` with these controls and save it to `path` (PNG/JPEG/WebP); the worker
-    answers with frameSaved or a failure."""
+    answers with frameSaved or a failure. Without a path it hands the restored pixels back (Edit → Copy)."""
     id: int
     media_id: int
     time: float
     slider: float
     mode: str
-    path: Path
+    path: Path | None = None
 
 
 @dataclass(frozen=True)

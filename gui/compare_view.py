@@ -233,6 +233,11 @@ class CompareView(QWidget):
         self._arrange()
         self.zoomChanged.emit(self.current_zoom())
 
+    @property
+    def original_image(self) -> QImage | None:
+        """The whole original frame on screen (display form), whatever the zoom."""
+        return self._original
+
     def clear(self) -> None:
         self._original = self._restored = None
         self._arrange()

@@ -85,6 +85,7 @@ class EngineWorker(QObject):
     failed = Signal(int, str)  # request id, one-line message
     notice = Signal(str)  # non-fatal news: OOM fallback, skipped frames...
     frameSaved = Signal(int, str)  # SaveFrameRequest id, the file written
+    frameCopied = Signal(int, object)  # SaveFrameRequest id (no path), the whole restored frame as a QImage
 
     def __init__(self, restorer: str | None = None, device: str = "auto") -> None:
         super().__init__()
@@ -288,6 +289,9 @@ class EngineWorker(QObject):
             self._auto = engine.AutoStrength(restorer)
         decision = engine.resolve_strength(request.mode, request.slider, self._auto, item)
         restored = restorer.restore(pixels, decision.quality)
+        if request.path is None:
+            self.frameCopied.emit(request.id, to_qimage(restored))
+            return
         source = media.image.path if media.kind == "image" else media.reader.info.path
         written = engine.save_restored_frame(request.path, restored, source,
                                              media.image if media.kind == "image" else None)

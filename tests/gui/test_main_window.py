@@ -245,6 +245,14 @@ def test_the_first_picture_does_not_wait_for_the_engine_catalog(qtbot, make_wind
     qtbot.waitUntil(lambda: window.model_combo.count() > 0, timeout=FRAME_TIMEOUT_MS)
 
 
+def _rgb(image) -> np.ndarray:
+    from PySide6.QtGui import QImage
+
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    return np.array(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[
+        :, :image.width() * 3].reshape(image.height(), image.width(), 3)
+
+
 def test_save_frame_writes_the_whole_restored_frame_even_when_zoomed_in(qtbot, window, tmp_path, monkeypatch):
     from PIL import Image
     from PySide6.QtWidgets import QFileDialog
@@ -267,6 +275,17 @@ def test_save_frame_writes_the_whole_restored_frame_even_when_zoomed_in(qtbot, w
     saved = np.asarray(Image.open(target.with_suffix(".png")))
     assert saved.shape == (368, 640, 3) and np.array_equal(saved, first.restored)
     assert [p.name for p in target.parent.iterdir()] == ["still.png"]  # no temporary left behind
+
+    # Edit → Copy: the whole restored frame too, not the zoomed preview's crop; Copy Original: the decoded frame
+    from PySide6.QtWidgets import QApplication
+    with qtbot.waitSignal(window.noticeShown, timeout=FRAME_TIMEOUT_MS,
+                          check_params_cb=lambda text, level: text.startswith("Copied the restored")) as notice:
+        window.actions["copy_frame"].trigger()
+    assert notice.args[0] == "Copied the restored frame (640×368)"
+    assert np.array_equal(_rgb(QApplication.clipboard().image()), first.restored)
+    window.actions["copy_original"].trigger()
+    assert np.array_equal(_rgb(QApplication.clipboard().image()), first.original)
+    assert [a.text() for a in window.edit_menu.actions()] == ["&Copy Restored Frame", "Copy &Original Frame"]
 
     # a format it cannot write, or the input itself: refused with a notice, nothing written
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.gif"), ""))
