@@ -26,7 +26,7 @@ _EXPORTS = {
     "ExportSettings": "engine.export", "ExportProgress": "engine.export", "ExportReport": "engine.export",
     "export_video": "engine.export", "export_image": "engine.export", "CODECS": "engine.export",
     "work_dir_for": "engine.export",  # the resume record of an interrupted export, beside its destination
-    "CONTAINERS": "engine.export",
+    "CONTAINERS": "engine.export", "EXPORT_LAYOUTS": "engine.export",  # restored only, or before/after
     "save_restored_frame": "engine.export.image_export",  # File → Save Frame As…
     # requests / results exchanged with the GUI's worker
     "RestoreFrameRequest": "engine.requests", "RestoreResult": "engine.requests", "next_request_id": "engine.requests",

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from engine import CODECS, ExportSettings
 
+from .export_layout import LayoutCombo
 from .export_range import RangeRow
 from .export_runner import ExportJob, ExportRunner, format_seconds, partial_export_exists, report_line
 
@@ -137,6 +138,8 @@ class ExportDialog(QDialog):
         output_form.addRow(_label("Save to"), path_row)
         self.format_label = _label("Container")
         output_form.addRow(self.format_label, self.format_combo)
+        self.layout_combo = LayoutCombo(self.q)
+        output_form.addRow(_label("Layout"), self.layout_combo)
         content_box = QGroupBox("Restoration")
         form = QFormLayout(content_box)
         self.range_label = _label("Range")
@@ -292,7 +295,8 @@ class ExportDialog(QDialog):
         ctx = self.context
         model = ctx.get("restorer") or None
         passes = self.passes_combo.currentData() if model != "deblock" else 1  # a fixed filter has no turns
-        common = dict(quality=quality, model=model, device=ctx.get("device") or "auto", ensemble=passes)
+        common = dict(quality=quality, model=model, device=ctx.get("device") or "auto", ensemble=passes,
+                      layout=self.layout_combo.currentData())
         if self.is_image:
             return ExportSettings(**common)
         spec = self.codec_spec

@@ -17,6 +17,7 @@ BAR_WIDTH = 30
 
 
 def add_arguments(parser) -> None:
+    from ..export.layout import LAYOUTS
     from ..export.settings import CODECS
 
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image/video files or folders")
@@ -34,6 +35,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ten-bit", action="store_true", help="10-bit video where the codec allows")
     parser.add_argument("--start", type=float, default=None, help="video in point, seconds")
     parser.add_argument("--end", type=float, default=None, help="video out point, seconds")
+    parser.add_argument("--layout", default="restored", choices=list(LAYOUTS),
+                        help="restored only (default), or original and restored side by side / split, captioned")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted video export")
     parser.add_argument("--json", action="store_true", help="print one JSON object describing the results")
 
@@ -132,7 +135,7 @@ def run(args) -> int:
 
     settings = ExportSettings(codec=args.codec, crf=args.crf, preset=args.preset, ten_bit=args.ten_bit,
                               start=args.start, end=args.end, quality=_quality(args.quality), model=args.model,
-                              device=args.device, ensemble=args.ensemble)
+                              device=args.device, ensemble=args.ensemble, layout=args.layout)
     plans = _plan_outputs(_expand(args.inputs), args.output)
     for src, _, dst in plans:  # refuse before anything is written, not halfway through a batch
         check_not_input(src, dst)

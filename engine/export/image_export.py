@@ -11,6 +11,7 @@ from ..cancel import CancelToken, check
 from ..errors import OutputError
 from ..media.image_io import load_image, save_image
 from .atomic import check_input, check_not_input, check_output_folder
+from .layout import check_layout, compose
 from .settings import IMAGE_EXTENSIONS, ExportProgress, ExportReport, ExportSettings, check_quality
 
 
@@ -43,6 +44,7 @@ def export_image(src, dst, settings: ExportSettings | None = None, *,
     if dst.suffix.lower() not in IMAGE_EXTENSIONS:
         raise OutputError(f"unsupported image extension {dst.suffix or '(none)'!r}: use .png, .jpg or .webp")
     check_quality(settings.quality)
+    check_layout(settings.layout)
     check_output_folder(dst)
     check_not_input(src, dst)
     started = time.perf_counter()
@@ -62,7 +64,11 @@ def export_image(src, dst, settings: ExportSettings | None = None, *,
         restore_seconds = time.perf_counter() - t0
         check(cancel)
         t0 = time.perf_counter()
-        save_image(dst, restored, image.alpha, quality=settings.image_quality, icc_profile=image.icc_profile,
+        alpha = image.alpha
+        if settings.layout != "restored":
+            restored = compose(image.pixels, restored, settings.layout)
+            alpha = None if alpha is None else compose(alpha, alpha, settings.layout, captions=False)
+        save_image(dst, restored, alpha, quality=settings.image_quality, icc_profile=image.icc_profile,
                    exif=image.exif)
         save_seconds = time.perf_counter() - t0
     finally:

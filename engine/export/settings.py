@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError
+from .layout import check_layout
 
 # Output extension -> FFmpeg muxer name. The container always follows the extension the user typed.
 CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov"}
@@ -64,6 +65,7 @@ class ExportSettings:
     batch_size: int = 1  # frames per restore call (restorers with restore_batch)
     image_quality: int | None = None  # JPEG/WebP still-image quality; None = image_io's default
     ensemble: int = 1  # forward passes per frame in turned orientations, averaged (1, 2, 4 or 8; learned models)
+    layout: str = "restored"  # or "side-by-side" / "split": original and restored, captioned (engine/export/layout)
 
     def codec_spec(self) -> CodecSpec:
         spec = CODECS.get(self.codec)
@@ -110,6 +112,7 @@ def validate_video_settings(settings: ExportSettings, dst: Path) -> CodecSpec:
     if settings.segment_seconds <= 0 or settings.batch_size < 1:
         raise OutputError("segment length and batch size must be positive")
     check_quality(settings.quality)
+    check_layout(settings.layout)
     return spec
 
 

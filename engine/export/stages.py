@@ -14,6 +14,7 @@ from ..auto.strength import AutoStrength, StrengthDecision
 from ..cancel import CancelToken
 from ..media.types import VideoFrame
 from .encode import EncodePlan, SegmentWriter
+from .layout import compose
 from .segments import SegmentStore
 from .settings import ExportProgress
 from .source import SourceFrame
@@ -34,8 +35,10 @@ class RestoredFrame:
 class FrameRestorer:
     """The restore stage: each frame's strength (fixed or auto), then the restorer, batched when it can be."""
 
-    def __init__(self, restorer, quality, segment_frames: int, cancel: CancelToken | None) -> None:
+    def __init__(self, restorer, quality, segment_frames: int, cancel: CancelToken | None, layout: str = "restored",
+                 rotation: int = 0) -> None:
         self.restorer, self.segment_frames, self.cancel = restorer, segment_frames, cancel
+        self.layout, self.rotation = layout, rotation
         self.fixed = None if quality == "auto" else float(quality)
         self.auto = AutoStrength(restorer) if self.fixed is None else None
         batch = getattr(restorer, "restore_batch", None)
@@ -59,8 +62,8 @@ class FrameRestorer:
             outputs = batch([f.pixels for f in frames], [d.quality for d in decisions], **extra)
         else:
             outputs = [self.restorer.restore(f.pixels, d.quality, self.cancel) for f, d in zip(frames, decisions)]
-        return [RestoredFrame(f.index, f.pts, out, d.mean_quality, d.source, f.corrupt)
-                for f, d, out in zip(frames, decisions, outputs)]
+        return [RestoredFrame(f.index, f.pts, compose(f.pixels, out, self.layout, self.rotation), d.mean_quality,
+                              d.source, f.corrupt) for f, d, out in zip(frames, decisions, outputs)]
 
 
 class SegmentSink:

@@ -8,6 +8,7 @@ is only ever touched by the final os.replace.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -16,6 +17,7 @@ from ..cancel import CancelToken
 from ..errors import Cancelled, MediaError, OutputError, RestoraError
 from .atomic import check_input, check_not_input, check_output_folder, output_error, publish, remove_quietly
 from .encode import default_encoder_threads, plan_encoder
+from .layout import output_shape
 from .pipeline import Pipeline
 from .remux import TimeWindow, assemble
 from .segments import SegmentStore, source_identity
@@ -75,12 +77,15 @@ def export_video(src, dst, settings: ExportSettings | None = None, *, progress: 
     try:
         report.resumed_frames = store.open(resume)
         plan = plan_encoder(settings, spec, info, store.encoder_threads, segment_frames)
+        height, width = output_shape(plan.height, plan.width, settings.layout, info.rotation)
+        plan = replace(plan, width=width, height=height)
         stats = DecodeStats()
         frames = decode_frames(src, info, stats, start=settings.start, end=settings.end,
                                skip=lambda i: store.is_done(store.segment_of(i)), want_qp=settings.quality == "auto")
         sink = SegmentSink(store, plan, progress, _frame_estimate(info, settings), report.resumed_frames)
         pipeline = Pipeline(cancel)
-        pipeline.run(frames, FrameRestorer(restorer, settings.quality, segment_frames, cancel), sink,
+        restore = FrameRestorer(restorer, settings.quality, segment_frames, cancel, settings.layout, info.rotation)
+        pipeline.run(frames, restore, sink,
                      batch=settings.batch_size, group=lambda f: store.segment_of(f.index))
         sink.finish()
         if stats.frames == 0:

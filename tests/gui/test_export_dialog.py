@@ -320,3 +320,18 @@ def test_a_file_opened_by_a_relative_path_suggests_an_absolute_output(qtbot, win
     assert Path(window.media.path) == tmp_path / "photo.jpg"
     window.open_export_dialog()
     assert Path(window.export_dialog.path_edit.text()).parent == tmp_path
+
+
+def test_side_by_side_layout_exports_a_comparison_and_is_remembered(qtbot, window, clip, tmp_path):
+    dialog = _open_dialog(qtbot, window, clip)
+    assert dialog.layout_combo.currentData() == "restored"  # the restored frames alone unless asked
+    _select(dialog.layout_combo, "side-by-side")
+    _select(dialog.preset_combo, "ultrafast")
+    dst = tmp_path / "compare.mp4"
+    dialog.path_edit.setText(str(dst))
+    with qtbot.waitSignal(window.export_runner.finished, timeout=EXPORT_TIMEOUT_MS):
+        dialog.start_export()
+    with av.open(str(clip)) as a, av.open(str(dst)) as b:
+        first_in, first_out = next(a.decode(video=0)), next(b.decode(video=0))
+    assert (first_out.width, first_out.height) == (2 * first_in.width, first_in.height)
+    assert str(dialog.q.value("export/layout")) == "side-by-side"
