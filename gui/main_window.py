@@ -20,6 +20,7 @@ from .export_queue import install_export_queue
 from .export_runner import install_export
 from .menus import OPEN_FILTER, build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
 from .navigation import install_navigation
+from .playback_speed import install_playback_speed
 from .notices import NoticeBanner
 from .player import PlaybackClock
 from .quality_plot import install_quality_plot
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         install_export_queue(self)
         install_visible_restore(self)
         install_navigation(self)
+        install_playback_speed(self)
         self._build_status_bar()
         self._restore_settings()  # before connecting: restoring must not write half-restored values back
         self._connect_ui()
@@ -260,7 +262,8 @@ class MainWindow(QMainWindow):
         if self.clock.playing and len(self._shown_times) >= 2:
             span = self._shown_times[-1] - self._shown_times[0]
             self.achieved_fps = (len(self._shown_times) - 1) / span if span > 0 else 0.0
-            self.fps_label.setText(f"{self.achieved_fps:.1f} fps restored / {self.clock.fps:.3g} source")
+            wanted = self.clock.fps * self.clock.rate  # slow motion asks for fewer frames a second
+            self.fps_label.setText(f"{self.achieved_fps:.1f} fps restored / {wanted:.3g} wanted")
 
     # --- transport ---------------------------------------------------------------------------------------------
     def toggle_play(self) -> None:

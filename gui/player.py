@@ -27,6 +27,7 @@ class PlaybackClock(QObject):
         self.frame_count = 1
         self.loop = True
         self.playing = False
+        self.rate = 1.0  # playback speed: media seconds per wall-clock second
         self._position = 0.0  # media time while paused / at the anchor
         self._anchor_wall = 0.0
         self._last_index = -1
@@ -59,8 +60,14 @@ class PlaybackClock(QObject):
     @property
     def position(self) -> float:
         if self.playing:
-            return self._position + (time.perf_counter() - self._anchor_wall)
+            return self._position + (time.perf_counter() - self._anchor_wall) * self.rate
         return self._position
+
+    def set_rate(self, rate: float) -> None:
+        """Change speed without a jump: the media time reached so far becomes the new anchor."""
+        if self.playing:
+            self._position, self._anchor_wall = self.position, time.perf_counter()
+        self.rate = float(rate)
 
     @property
     def current_index(self) -> int:
@@ -103,7 +110,7 @@ class PlaybackClock(QObject):
         self.seek_index(self.current_index + delta)
 
     def _tick(self) -> None:
-        t = self._position + (time.perf_counter() - self._anchor_wall)
+        t = self._position + (time.perf_counter() - self._anchor_wall) * self.rate
         if t >= self.duration:
             if self.loop:
                 # Restart the clock at 0 rather than carrying the overshoot: frame 0 is always shown.

@@ -43,3 +43,26 @@ def test_full_screen_toggles_and_esc_leaves(qtbot, window):
     window.actions["leave_full_screen"].trigger()
     qtbot.waitUntil(lambda: not window.isFullScreen())
     assert not window.actions["full_screen"].isChecked()
+
+
+def test_speed_keys_step_through_the_speeds_and_the_menu_follows(qtbot, window, clip):
+    from PySide6.QtCore import Qt
+
+    open_and_wait(qtbot, window, clip)
+    speed = window.playback_speed
+    assert window.clock.rate == 1.0 and speed.speed_actions[1.0].isChecked()
+    window.activateWindow()
+    qtbot.keyClick(window, "<")
+    assert window.clock.rate == 0.5 and speed.speed_actions[0.5].isChecked()
+    window.actions["slower"].trigger()
+    window.actions["slower"].trigger()  # clamped at the slowest
+    assert window.clock.rate == 0.25
+    for _ in range(5):
+        window.actions["faster"].trigger()
+    assert window.clock.rate == 2.0 and speed.speed_actions[2.0].isChecked()
+    speed.speed_actions[0.5].trigger()
+    assert window.clock.rate == 0.5
+    window.clock.play()
+    qtbot.waitUntil(lambda: "wanted" in window.fps_label.text(), timeout=FRAME_TIMEOUT_MS)
+    assert "/ 12.5 wanted" in window.fps_label.text()  # the 25 fps clip at ½×
+    qtbot.keyClick(window, Qt.Key.Key_Space)

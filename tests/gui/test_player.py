@@ -41,3 +41,25 @@ def test_step_seek_and_end_of_media(qtbot):
     with qtbot.waitSignal(clock.finished, timeout=3000):
         clock.play()
     assert not clock.playing and clock.current_index == 9
+
+
+def test_playback_speed_scales_media_time_without_a_jump(qtbot, monkeypatch):
+    from gui import player
+
+    now = [100.0]
+    monkeypatch.setattr(player.time, "perf_counter", lambda: now[0])  # a wall clock the test moves
+    clock = PlaybackClock()
+    clock.set_media(fps=25.0, frame_count=1000)
+    clock.play()
+    now[0] += 1.0
+    assert abs(clock.position - 1.0) < 1e-9
+    clock.set_rate(0.25)
+    assert abs(clock.position - 1.0) < 1e-9  # changing speed does not move the playhead
+    now[0] += 2.0
+    assert abs(clock.position - 1.5) < 1e-9 and clock.current_index == 37
+    clock.set_rate(2.0)
+    now[0] += 0.5
+    assert abs(clock.position - 2.5) < 1e-9
+    clock.pause()
+    now[0] += 5.0
+    assert clock.current_index == 62 and clock.rate == 2.0  # paused: the speed waits for the next play
