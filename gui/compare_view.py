@@ -1,4 +1,5 @@
-"""Before/after views: side by side (two locked panes), split-wipe (draggable divider) and A/B (hold a key).
+"""Before/after views: side by side (two locked panes), split-wipe (draggable divider), A/B (hold a key) and the
+amplified difference (what the restoration changed).
 
 Custom QWidget painting rather than QGraphicsView: we need exactly one thing, a scaled blit that is pixel-exact
 at 100 %, and both panes read the same ViewState so zoom and pan can never drift apart.
@@ -11,10 +12,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from .image_convert import difference_qimage
 from .zoom_pan import ViewState
 
-VIEW_MODES = ("side_by_side", "split", "ab")
-VIEW_TITLES = {"side_by_side": "Side by side", "split": "Split wipe", "ab": "A/B toggle"}
+VIEW_MODES = ("side_by_side", "split", "ab", "difference")
+VIEW_TITLES = {"side_by_side": "Side by side", "split": "Split wipe", "ab": "A/B toggle", "difference": "Difference"}
+DIFFERENCE_GAIN = 8  # artifacts are a few levels: ×8 makes a 3-level change a visible 24
 BACKGROUND = QColor(24, 24, 26)
 DIVIDER_GRAB_PX = 8
 WHEEL_STEP = 1.25
@@ -218,6 +221,7 @@ class CompareView(QWidget):
         self.holding_original = False
         self._original: QImage | None = None
         self._restored: QImage | None = None
+        self._diff_key: tuple | None = None  # (original, restored, their difference image)
         self.view.changed.connect(lambda: self.zoomChanged.emit(self.current_zoom()))
         self.set_placeholder("Drop an image or video here, or use File → Open")
         self._arrange()
@@ -241,6 +245,12 @@ class CompareView(QWidget):
     def clear(self) -> None:
         self._original = self._restored = None
         self._arrange()
+
+    def _difference(self, orig: QImage, rest: QImage) -> QImage:
+        """Computed on the GUI thread only in this mode, once per frame pair (~10 ms at 720p)."""
+        if self._diff_key is None or self._diff_key[0] is not orig or self._diff_key[1] is not rest:
+            self._diff_key = (orig, rest, difference_qimage(orig, rest, DIFFERENCE_GAIN))
+        return self._diff_key[2]
 
     def set_mode(self, mode: str) -> None:
         if mode not in VIEW_MODES:
@@ -309,6 +319,12 @@ class CompareView(QWidget):
             left.image, left.left_image = shown, orig
             left.split = orig is not None
             left.left_caption, left.caption = "Original", ("Restored" if rest is not None else "Restoring…")
+            right.setVisible(False)
+        elif self.mode == "difference":  # one pane; hold A for the original here too
+            showing_original = self.holding_original or rest is None
+            left.image = orig if showing_original else self._difference(orig, rest)
+            left.caption = ("A · Original" if rest is not None else "Restoring…") if showing_original else \
+                f"|restored − original| × {DIFFERENCE_GAIN}"
             right.setVisible(False)
         else:  # "ab": one pane, hold A for the original
             showing_original = self.holding_original or rest is None

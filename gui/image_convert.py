@@ -34,3 +34,21 @@ def to_qimage(pixels: np.ndarray) -> QImage:
         bgrx[..., 0], bgrx[..., 1], bgrx[..., 2] = arr[..., 2], arr[..., 1], arr[..., 0]
     bgrx[..., 3] = 255
     return QImage(bgrx.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
+
+
+def _rgb32_view(image: QImage) -> np.ndarray:
+    h, w = image.height(), image.width()
+    rows = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h).reshape(h, -1)
+    return rows[:, :4 * w].reshape(h, w, 4)
+
+
+def difference_qimage(original: QImage, restored: QImage, gain: float) -> QImage:
+    """|restored − original| per channel, times `gain`, as an RGB32 image (black = untouched)."""
+    a, b = (_rgb32_view(img.convertToFormat(QImage.Format.Format_RGB32)) for img in (original, restored))
+    if a.shape != b.shape:
+        return restored
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)) * int(gain)
+    out = np.minimum(diff, 255).astype(np.uint8)
+    out[..., 3] = 255
+    h, w = out.shape[:2]
+    return QImage(out.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()

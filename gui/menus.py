@@ -50,6 +50,8 @@ def build_menus_and_toolbar(w) -> None:
     a["loop"].setChecked(True)
     a["fit"] = make_action(w, "Zoom to &Fit", w.compare.zoom_fit, Qt.Key.Key_F, "Fit the picture in the window (F)")
     a["actual"] = make_action(w, "Zoom &100 %", w.compare.zoom_actual, Qt.Key.Key_1, "Actual pixels (1)")
+    a["fit"].setIconText("Fit")  # the toolbar's short labels: with four compare views a 1280-px window still
+    a["actual"].setIconText("100 %")  # shows the device choice
     a["zoom_in"] = make_action(w, "Zoom &In", lambda: w.compare.zoom_step(1), Qt.Key.Key_Plus)
     a["zoom_in"].setShortcuts([QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal)])
     a["zoom_out"] = make_action(w, "Zoom &Out", lambda: w.compare.zoom_step(-1), Qt.Key.Key_Minus)
@@ -137,7 +139,7 @@ def build_menus_and_toolbar(w) -> None:
     w.model_combo = QComboBox()
     w.model_combo.setObjectName("modelCombo")
     w.model_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # letters must reach the A/B key, not the combo
-    w.model_combo.setMinimumWidth(200)
+    w.model_combo.setMinimumWidth(150)
     tb.addWidget(w.model_combo)
     tb.addWidget(QLabel("Device"))
     w.device_combo = QComboBox()

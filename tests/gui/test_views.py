@@ -84,6 +84,25 @@ def test_split_divider_drags_and_ab_key_shows_original(qtbot, window, jpeg):
     assert not window.compare.holding_original and pane.image is restored
 
 
+def test_difference_view_amplifies_what_the_restoration_changed(qtbot, window, jpeg):
+    import numpy as np
+
+    from gui.image_convert import _rgb32_view
+
+    shown = open_and_wait(qtbot, window, jpeg)
+    window.set_view_mode("difference")
+    pane = window.compare.original_pane
+    assert not window.compare.restored_pane.isVisible() and pane.caption == "|restored − original| × 8"
+    expected = np.minimum(np.abs(shown.restored.astype(int) - shown.original.astype(int)) * 8, 255)
+    got = _rgb32_view(pane.image)[..., 2::-1]  # B, G, R, X in memory
+    assert np.array_equal(got, expected) and got.max() > 0
+    assert pane.image is window.compare._difference(window.compare._original, window.compare._restored)  # cached
+    QTest.keyPress(window, Qt.Key.Key_A)  # hold A: the original, as in A/B
+    assert pane.image is window.compare.original_image
+    QTest.keyRelease(window, Qt.Key.Key_A)
+    assert window.settings.view_mode == "difference" and window.view_actions["difference"].isChecked()
+
+
 def test_strength_slider_and_readout_stay_usable_in_a_narrow_window(qtbot, window):
     """The readout's number changes width as the slider moves; at the smallest window it must still show in full."""
     window.resize(window.minimumSizeHint().width(), 700)
