@@ -83,6 +83,9 @@ def build_menus_and_toolbar(w) -> None:
         act.setCheckable(True)
         group.addAction(act)
         w.view_actions[mode] = act
+    a["next_view"] = make_action(w, "&Next View", lambda: w.set_view_mode(
+        VIEW_MODES[(VIEW_MODES.index(w.compare.mode) + 1) % len(VIEW_MODES)]), Qt.Key.Key_V,
+        "Cycle side by side → split → A/B → difference (V)")
 
     menubar = w.menuBar()
     file_menu = menubar.addMenu("&File")
@@ -99,6 +102,7 @@ def build_menus_and_toolbar(w) -> None:
     view_menu = menubar.addMenu("&View")
     for act in w.view_actions.values():
         view_menu.addAction(act)
+    view_menu.addAction(a["next_view"])
     view_menu.addSeparator()
     view_menu.addAction(a["fit"])
     view_menu.addAction(a["actual"])

@@ -101,6 +101,11 @@ def test_difference_view_amplifies_what_the_restoration_changed(qtbot, window, j
     assert pane.image is window.compare.original_image
     QTest.keyRelease(window, Qt.Key.Key_A)
     assert window.settings.view_mode == "difference" and window.view_actions["difference"].isChecked()
+    seen = []
+    for _ in range(4):  # V cycles through the views and back
+        QTest.keyClick(window, Qt.Key.Key_V)
+        seen.append(window.compare.mode)
+    assert seen == ["side_by_side", "split", "ab", "difference"]
 
 
 def test_strength_slider_and_readout_stay_usable_in_a_narrow_window(qtbot, window):
