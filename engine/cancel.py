@@ -7,8 +7,13 @@ from .errors import Cancelled
 class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.keep_partial = False
 
-    def cancel(self) -> None:
+    def cancel(self, keep_partial: bool = False) -> None:
+        """Stop the job. keep_partial: an interruption (the app quits), not an abandon: a video export then keeps
+        its finished segments for a later resume. The first request decides."""
+        if not self._event.is_set():
+            self.keep_partial = keep_partial
         self._event.set()
 
     @property

@@ -95,3 +95,11 @@ class BatchExport:
 def install_batch_export(window) -> BatchExport:
     window.batch_export = BatchExport(window)
     return window.batch_export
+
+
+def open_dropped(window, files: list[str]) -> None:
+    """Drop: open the first file; several files point to Export Files…, which takes them all."""
+    window.open_path(files[0])
+    if len(files) > 1:
+        window.show_notice(f"{len(files)} files dropped: opened {Path(files[0]).name}. File → Export Files… "
+                           f"(Ctrl+Shift+E) restores many at once.", "info")

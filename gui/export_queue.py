@@ -2,7 +2,8 @@
 a user can line up several clips (or several settings of one) and walk away.
 
 The dock (View → Export Queue) lists each job with its state and lets the user drop waiting jobs, cancel the
-running one and clear finished rows. Closing the window cancels the running export and drops the waiting ones.
+running one and clear finished rows. Closing the window while exports run or wait asks first; quitting interrupts
+the running export, keeping its finished segments for a resume, and drops the waiting ones.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from .export_runner import ExportJob, ExportRunner, format_seconds, report_line
 
@@ -154,6 +156,34 @@ class ExportQueueDock(QDockWidget):
         row = self.list.currentRow()
         if 0 <= row < len(self.queue.entries):
             self.queue.remove(self.queue.entries[row])
+
+
+def quit_question(queue: ExportQueue) -> str | None:
+    """What quitting now would stop, in words; None when no export runs or waits."""
+    running, waiting = queue.running_entry, len(queue.waiting)
+    if running is None and not waiting:
+        return None
+    parts = []
+    if running is not None:
+        parts.append(f"{running.job.src.name} is being exported ({running.detail}). What is finished is kept: "
+                     f"export to {running.job.dst.name} again to resume.")
+    if waiting:
+        parts.append(f"{waiting} waiting export{'s' if waiting > 1 else ''} will not start.")
+    return " ".join(parts)
+
+
+def ask_to_quit(window, text: str) -> bool:
+    answer = QMessageBox.question(window, "Quit Restora?", text,
+                                  QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Close
+
+
+def confirm_quit(window) -> bool:
+    """Closing the window: True when nothing is exporting or the user agrees to stop it."""
+    queue = getattr(window, "export_queue", None)
+    text = quit_question(queue) if queue is not None else None
+    return text is None or ask_to_quit(window, text)
 
 
 def install_export_queue(window) -> ExportQueue:

@@ -150,11 +150,13 @@ class ExportRunner(QObject):
             self._token.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
-        """Cancel and join (window closing). Returns False if the thread did not stop in time."""
+        """Interrupt and join (window closing): the export keeps its finished segments for a resume. Returns False
+        if the thread did not stop in time."""
         self.closing = True
         if self._thread is None:
             return True
-        self.cancel()
+        if self._token is not None:
+            self._token.cancel(keep_partial=True)
         thread = self._thread
         stopped = thread.wait(timeout_ms)
         if stopped:

@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QLabel, QMainWi
 from engine import (ConfigureRestorerRequest, OpenMediaRequest, RestoreFrameRequest, next_request_id)
 
 from . import about
-from .batch_export import install_batch_export
+from .batch_export import install_batch_export, open_dropped
 from .compare_view import VIEW_MODES, CompareView
 from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
 from .export_dialog import show_export_dialog
-from .export_queue import install_export_queue
+from .export_queue import confirm_quit, install_export_queue
 from .export_runner import install_export
 from .menus import OPEN_FILTER, build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
 from .navigation import install_navigation
@@ -389,14 +389,14 @@ class MainWindow(QMainWindow):
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if files:
             event.acceptProposedAction()
-            self.open_path(files[0])
-            if len(files) > 1:
-                self.show_notice(f"{len(files)} files dropped: opened {Path(files[0]).name}. File → Export Files… "
-                                 f"(Ctrl+Shift+E) restores many at once.", "info")
+            open_dropped(self, files)
 
     # --- shutdown ----------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closing:
+            if not confirm_quit(self):  # exports running or waiting: the user decides
+                event.ignore()
+                return
             self._closing = True
             self.clock.pause()
             self.settings.geometry = self.saveGeometry()

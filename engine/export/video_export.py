@@ -2,7 +2,8 @@
 into a temp file beside the destination and move it into place.
 
 Failure policy: cancel removes the work folder (segments and the temp output inside it); any other failure
-(error, kill, full disk) keeps the finished segments so `resume=True` continues where it stopped. The destination
+(error, kill, full disk) and a cancel with `keep_partial` (the app quitting) keep the finished segments so
+`resume=True` continues where it stopped. The destination
 is only ever touched by the final os.replace.
 """
 from __future__ import annotations
@@ -105,11 +106,14 @@ def export_video(src, dst, settings: ExportSettings | None = None, *, progress: 
         publish(tmp, dst)
         mux_seconds = time.perf_counter() - t0
     except BaseException as exc:
+        # Keep finished segments for a resume unless the user abandoned the export (an app quitting keeps them).
+        keep = not isinstance(exc, Cancelled) or (cancel is not None and cancel.keep_partial)
         if sink is not None:
-            sink.abort(keep_finished=not isinstance(exc, Cancelled))
+            sink.abort(keep_finished=keep)
         remove_quietly(tmp)
         if isinstance(exc, Cancelled):
-            store.remove()
+            if not keep:
+                store.remove()
             raise
         if isinstance(exc, OSError):  # includes PyAV's errno errors: disk full, permission denied
             raise output_error(exc, dst) from None

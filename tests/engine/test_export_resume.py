@@ -114,3 +114,26 @@ def test_sigkill_midway_then_resume(clip, tmp_path):
     assert report.resumed_frames == 8 * len(kept)
     _assert_same_export(dst, reference)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_cancel_that_keeps_the_partial_export_resumes_to_the_same_file(clip, tmp_path):
+    """The app quitting mid-export cancels with keep_partial: the finished segments stay for a resume."""
+    from engine.cancel import CancelToken
+    from engine.errors import Cancelled
+
+    src, reference = clip
+    dst = tmp_path / "quit.mp4"
+    token = CancelToken()
+
+    def progress(p):
+        if p.segment >= 2:
+            token.cancel(keep_partial=True)
+            token.cancel()  # a later plain cancel does not turn the interruption into an abandon
+    with pytest.raises(Cancelled):
+        export_video(src, dst, SETTINGS, restorer=create_restorer("deblock"), progress=progress, cancel=token)
+    assert not dst.exists() and token.keep_partial
+    manifest = json.loads((work_dir_for(dst) / "manifest.json").read_text())
+    assert [s["index"] for s in manifest["segments"]][:2] == [0, 1]
+    report = export_video(src, dst, SETTINGS, restorer=create_restorer("deblock"), resume=True)
+    assert report.resumed_frames >= 16 and not work_dir_for(dst).exists()
+    _assert_same_export(dst, reference)

@@ -49,6 +49,14 @@ def no_thread_left_running(monkeypatch, temp_settings):
     assert not running, f"{len(running)} QThread(s) left running: {[t.objectName() for t in running]}"
 
 
+@pytest.fixture(autouse=True)
+def quit_questions(monkeypatch):
+    """Closing a window with exports running asks the user; tests answer "Close" and can read what was asked."""
+    asked = []
+    monkeypatch.setattr("gui.export_queue.ask_to_quit", lambda window, text: asked.append(text) or True)
+    return asked
+
+
 @pytest.fixture
 def make_window(qtbot, no_thread_left_running):
     """Builds real MainWindows; closes any still open at the end (which must stop their engine threads)."""

@@ -144,17 +144,45 @@ def test_cancel_stops_within_a_second_and_leaves_nothing(qtbot, window, clip, tm
     assert "cancelled" in dialog.status_label.text() and dialog.export_button.isEnabled()
 
 
-def test_closing_the_window_cancels_and_joins_the_export(qtbot, window, clip, tmp_path, slow_export):
-    slow_export(delay=0.1)
+def test_closing_the_window_asks_then_interrupts_the_export_for_a_resume(qtbot, make_window, tmp_path, slow_export,
+                                                                         quit_questions, monkeypatch):
+    from engine.export import work_dir_for
+
+    # 4 fps: 8-frame segments, so a few seconds in at least one segment is finished
+    clip = make_clip(tmp_path / "slow.mp4", width=96, height=64, frames=40, fps=4)
+    slow_export(delay=0.05)
+    window = make_window()
     dialog = _open_dialog(qtbot, window, clip)
-    dst = tmp_path / "closed.mp4"
+    dst = tmp_path / "closed.mkv"
+    _select(dialog.codec_combo, "ffv1")
     dialog.path_edit.setText(str(dst))
-    with qtbot.waitSignal(window.export_runner.progress, timeout=EXPORT_TIMEOUT_MS):
-        dialog.start_export()
+    done = []
+    window.export_runner.progress.connect(lambda progress, _samples: done.append(progress.frames_done))
+    dialog.start_export()
+    qtbot.waitUntil(lambda: bool(done) and done[-1] >= 12, timeout=EXPORT_TIMEOUT_MS)  # past the first segment
+
+    # "Cancel" in the question keeps the window and the export
+    monkeypatch.setattr("gui.export_queue.ask_to_quit", lambda w, text: quit_questions.append(text) and False)
+    window.close()
+    assert window.isVisible() and window.export_runner.running
+    assert "slow.mp4 is being exported" in quit_questions[-1] and "closed.mkv again to resume" in quit_questions[-1]
+
+    monkeypatch.setattr("gui.export_queue.ask_to_quit", lambda w, text: quit_questions.append(text) or True)
     t0 = time.perf_counter()
     window.close()  # the conftest guard fails the test if the export thread is still running afterwards
     assert time.perf_counter() - t0 < 5.0
-    assert not window.export_runner.running and not dst.exists()
+    assert not window.export_runner.running and not dst.exists() and work_dir_for(dst).exists()
+
+    slow_export(delay=0.0)
+    again = make_window()  # the next session offers the resume and finishes from the kept segments
+    dialog = _open_dialog(qtbot, again, clip)
+    _select(dialog.codec_combo, "ffv1")
+    dialog.path_edit.setText(str(dst))
+    dialog._on_path_edited()
+    assert dialog.resume_box.isVisible() and dialog.resume_box.isChecked()
+    with qtbot.waitSignal(again.export_runner.finished, timeout=EXPORT_TIMEOUT_MS) as done:
+        dialog.start_export()
+    assert done.args[0].resumed_frames >= 8 and _decoded_frames(dst) == 40 and not work_dir_for(dst).exists()
 
 
 def test_error_is_a_notice_and_resume_continues(qtbot, window, tmp_path, slow_export):
