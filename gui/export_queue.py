@@ -173,10 +173,12 @@ def quit_question(queue: ExportQueue) -> str | None:
 
 
 def ask_to_quit(window, text: str) -> bool:
-    answer = QMessageBox.question(window, "Quit Restora?", text,
-                                  QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
-                                  QMessageBox.StandardButton.Cancel)
-    return answer == QMessageBox.StandardButton.Close
+    box = QMessageBox(QMessageBox.Icon.Question, "Quit Restora?", "Quit while exporting?", parent=window)
+    box.setInformativeText(text)
+    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(box.addButton("Keep Exporting", QMessageBox.ButtonRole.RejectRole))
+    box.exec()
+    return box.clickedButton() is quit_button
 
 
 def confirm_quit(window) -> bool:
