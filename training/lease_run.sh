@@ -24,13 +24,15 @@ export PYTHONPATH=/tmp/lease-site${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 START=(--init resources/models/restora-small.safetensors --fresh)
 [ "${LEASE_RESUME:-0}" = 1 ] && START=()
 # Run 14's recipe: learn from the carried peer where it restores better (training/teacher.py); pack --no-teacher omits it.
+# --aligned-fraction 0.75: most JPEG patches on the 8-px block grid, as real JPEGs are (model card item 25).
 TEACHER=()
 for f in .lease/teacher/*; do [ -f "$f" ] && TEACHER=(--teacher "$f"); done
 # The training loop stops itself at MINUTES; the limit only guards against a hang (worker start-up, final validation).
 timeout --signal=INT $(( ${MINUTES%.*} * 60 + 150 )) python3 -m training.train --data .lease/data "${START[@]}" \
     --device "$DEVICE" --workers "$WORKERS" --batch 64 --patch 128 --codec-frames 3 --echo 3 --ema 0.999 --amp \
     --lr 1e-4 --lr-min 2e-6 --warmup 300 --codec-fraction 0.3 --monotone-weight 20 --identity-weight 0.5 \
-    --loss log-mse --save-minutes 2 --val-every 2000 --print-every 500 --minutes "$MINUTES" "${TEACHER[@]}" "$@" 2>&1 \
+    --loss log-mse --aligned-fraction 0.75 --save-minutes 2 --val-every 2000 --print-every 500 --minutes "$MINUTES" \
+    "${TEACHER[@]}" "$@" 2>&1 \
     | tee "$OUT/train.log"
 for f in model.safetensors ema.safetensors optim.pt log.json; do
     [ -f "checkpoints/$f" ] && cp "checkpoints/$f" "$OUT/"
