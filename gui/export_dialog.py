@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from engine import CODECS, ExportSettings
 
-from .export_layout import LayoutCombo
+from .export_layout import LayoutCombo, retarget
 from .export_range import RangeRow
 from .export_runner import ExportJob, ExportRunner, format_seconds, partial_export_exists, report_line
 
@@ -138,7 +138,7 @@ class ExportDialog(QDialog):
         output_form.addRow(_label("Save to"), path_row)
         self.format_label = _label("Container")
         output_form.addRow(self.format_label, self.format_combo)
-        self.layout_combo = LayoutCombo(self.q)
+        self.layout_combo = LayoutCombo(self.q, self.path_edit, self._on_path_edited)
         output_form.addRow(_label("Layout"), self.layout_combo)
         content_box = QGroupBox("Restoration")
         form = QFormLayout(content_box)
@@ -205,8 +205,8 @@ class ExportDialog(QDialog):
         self._update_strength_widgets()
         self.range_widget.reset(float(context.get("duration") or 0.0))
         # MP4 for video; PNG for stills: re-compressing a restored JPEG as JPEG would add artefacts back.
-        default_ext = self.format_combo.itemData(0)
-        self.path_edit.setText(str(src.parent / f"{src.stem}_restored{default_ext}"))
+        suggested = src.parent / f"{src.stem}_restored{self.format_combo.itemData(0)}"
+        self.path_edit.setText(retarget(str(suggested), self.layout_combo.currentData()))
         if not self.is_image:
             self._on_codec_changed()
         self._on_path_edited()

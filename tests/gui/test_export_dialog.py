@@ -354,6 +354,13 @@ def test_side_by_side_layout_exports_a_comparison_and_is_remembered(qtbot, windo
     dialog = _open_dialog(qtbot, window, clip)
     assert dialog.layout_combo.currentData() == "restored"  # the restored frames alone unless asked
     _select(dialog.layout_combo, "side-by-side")
+    assert dialog.path_edit.text() == str(tmp_path / "clip_compare.mp4")  # the suggested name follows the layout
+    _select(dialog.layout_combo, "restored")
+    assert dialog.path_edit.text() == str(tmp_path / "clip_restored.mp4")
+    dialog.path_edit.setText(str(tmp_path / "mine.mp4"))
+    _select(dialog.layout_combo, "split")
+    assert dialog.path_edit.text() == str(tmp_path / "mine.mp4")  # a name the user typed stays
+    _select(dialog.layout_combo, "side-by-side")
     _select(dialog.preset_combo, "ultrafast")
     dst = tmp_path / "compare.mp4"
     dialog.path_edit.setText(str(dst))
@@ -363,3 +370,6 @@ def test_side_by_side_layout_exports_a_comparison_and_is_remembered(qtbot, windo
         first_in, first_out = next(a.decode(video=0)), next(b.decode(video=0))
     assert (first_out.width, first_out.height) == (2 * first_in.width, first_in.height)
     assert str(dialog.q.value("export/layout")) == "side-by-side"
+    window.export_dialog.hide()
+    dialog.load_context(window.export_context())  # the next export suggests the remembered layout's name
+    assert dialog.path_edit.text() == str(tmp_path / "clip_compare.mp4")
