@@ -113,6 +113,15 @@ class _ProgressBar:
             sys.stderr.write("\n")
 
 
+def _resume_hint(kind: str, dst: Path) -> None:
+    """Ctrl+C in a video keeps its finished segments: say how to continue rather than leave them a mystery."""
+    from ..export import work_dir_for
+
+    if kind == "video" and work_dir_for(dst).exists():
+        print(f"restora restore: {dst.name}: the finished part is kept; run the same command with --resume to "
+              f"continue", file=sys.stderr)
+
+
 def _item(report, kind: str) -> dict:
     item = {"input": str(report.input), "output": str(report.output), "kind": kind,
             "restore_seconds": round(report.restore_seconds, 4), "quality_used": report.quality_used,
@@ -157,6 +166,9 @@ def run(args) -> int:
                     report = export_image(src, dst, settings, progress=bar, restorer=restorer)
                 else:
                     report = export_video(src, dst, settings, progress=bar, restorer=restorer, resume=args.resume)
+            except KeyboardInterrupt:
+                _resume_hint(kind, dst)
+                raise
             finally:
                 bar.close()
             items.append(_item(report, kind))

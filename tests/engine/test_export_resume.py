@@ -137,3 +137,32 @@ def test_a_cancel_that_keeps_the_partial_export_resumes_to_the_same_file(clip, t
     report = export_video(src, dst, SETTINGS, restorer=create_restorer("deblock"), resume=True)
     assert report.resumed_frames >= 16 and not work_dir_for(dst).exists()
     _assert_same_export(dst, reference)
+
+
+def test_ctrl_c_in_the_cli_keeps_the_part_and_says_how_to_resume(tmp_path):
+    """KeyboardInterrupt (Ctrl+C) midway through `restore`: exit 130, a one-line hint, and --resume finishes."""
+    src, dst = tmp_path / "long.mp4", tmp_path / "cli.mp4"
+    make_clip(src, frames=110)  # the CLI's 2-second segments: 50 frames each
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(ROOT)!r})
+from engine.cli import main, restore_cmd
+sent = []
+def interrupt(self, p):  # a real Ctrl+C: SIGINT to the process, delivered to the main thread
+    if p.segment >= 1 and not sent:
+        sent.append(os.kill(os.getpid(), signal.SIGINT))
+restore_cmd._ProgressBar.__call__ = interrupt
+sys.exit(main(["restore", {str(src)!r}, "-o", {str(dst)!r}, "--model", "deblock", "--quality", "40"]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 130, proc.stderr[-500:]
+    assert proc.stderr.splitlines()[-2:] == [
+        "restora restore: cli.mp4: the finished part is kept; run the same command with --resume to continue",
+        "restora restore: interrupted"]
+    assert not dst.exists() and work_dir_for(dst).exists() and "Traceback" not in proc.stderr
+    resumed = subprocess.run([sys.executable, str(ROOT / "main.py"), "restore", str(src), "-o", str(dst), "--model",
+                              "deblock", "--quality", "40", "--resume", "--json"], capture_output=True, text=True,
+                             timeout=120, cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr[-500:]
+    item = json.loads(resumed.stdout)["items"][0]
+    assert item["resumed_frames"] >= 50 and item["frames"] == 110 and not work_dir_for(dst).exists()
