@@ -15,6 +15,7 @@ QToolBar {{ background: #2b2b2e; border: none; border-bottom: 1px solid #1c1c1e;
 QToolBar QToolButton {{ padding: 4px 8px; border-radius: 4px; color: #dcdcdc; }}
 QToolBar QToolButton:hover {{ background: #3a3a3e; }}
 QToolBar QToolButton:checked {{ background: #3d4f66; color: white; }}
+QToolBar QToolButton#qt_toolbar_ext_button {{ padding: 0; min-width: 16px; }}
 QToolBar QLabel {{ color: #a0a0a5; padding: 0 4px 0 10px; }}
 QComboBox {{ background: #333336; border: 1px solid #45454a; border-radius: 4px; padding: 3px 8px; min-width: 90px; }}
 QComboBox:hover {{ border-color: #5a5a60; }}
