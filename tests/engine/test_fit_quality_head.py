@@ -43,3 +43,25 @@ def test_fit_follows_curves_for_codec_frames_and_labels_for_jpeg():
         pred = head.from_features(f)[:, 0]
     assert abs(float(pred[: n // 2].median()) - 30) < 4
     assert abs(float(pred[n // 2:].median()) - 75) < 10
+
+
+def test_codec_samples_span_the_sizes_the_app_shows_the_head():
+    from training.fit_quality_head import codec_sample
+    rng = np.random.default_rng(3)
+    photo = (np.random.default_rng(0).random((300, 300, 3)) * 255).astype(np.uint8)
+    sides = {codec_sample(rng, photo, 256)[0].shape[0] for _ in range(4)}
+    assert all(128 <= s <= 256 and s % 8 == 0 for s in sides) and len(sides) > 1
+    small = (np.random.default_rng(1).random((140, 200, 3)) * 255).astype(np.uint8)
+    assert codec_sample(rng, small, 256)[0].shape[:2] == (136, 136)  # never larger than the photo
+
+
+def test_x265_report_scores_a_head_against_each_frames_best_strength():
+    from training.fit_quality_head import x265_report
+    head = DctQualityHead(8)
+    f = torch.randn(6, head.feature_mean.numel(), generator=torch.Generator().manual_seed(0))
+    curves = _curve(45).expand(6, -1)
+    out = x265_report(head, {"qp32": (f, curves)})
+    assert out["qp32"]["best_fixed"] == 45
+    pred = float(head.from_features(f)[:, 0].mean())
+    assert abs(out["qp32"]["predicted"] - pred) < 0.1
+    assert out["qp32"]["db_lost"] >= 0 and out["mean_db_lost"] == out["qp32"]["db_lost"]
