@@ -14,6 +14,7 @@ _EXPORTS = {
     "Restorer": "engine.restore", "create_restorer": "engine.restore", "restorer_names": "engine.restore",
     "default_restorer_name": "engine.restore",
     "restore_visible_region": "engine.restore.visible_region",  # the live preview when zoomed in
+    "restore_on_grid": "engine.restore.grid_align",  # a still whose 8x8 blocks do not start at its corner
     "list_models": "engine.models.registry", "ModelSpec": "engine.models.registry",
     # media
     "ImageData": "engine.media.types", "VideoInfo": "engine.media.types", "VideoFrame": "engine.media.types",

@@ -76,6 +76,12 @@ class _Media:
             self.reader.close()
 
 
+def _block_grid(item) -> tuple[int, int]:
+    """Where a still's 8x8 blocks start (a cropped JPEG's are off its corner); video frames keep the codec's grid
+    at the frame origin."""
+    return item.block_grid if isinstance(item, engine.ImageData) else (0, 0)
+
+
 class EngineWorker(QObject):
     catalogReady = Signal(list, list, str)  # devices, restorer names, default restorer
     mediaOpened = Signal(object)  # MediaOpened
@@ -181,6 +187,8 @@ class EngineWorker(QObject):
             desc = f"{fmt} {w}×{h}, {bits}-bit"
             if image.jpeg_quality is not None:
                 desc += f", JPEG quality ≈ {image.jpeg_quality}"
+            if image.block_grid != (0, 0):  # a cropped or screenshotted JPEG: restored shifted onto its blocks
+                desc += ", 8×8 blocks off the corner (row {}, column {})".format(*image.block_grid)
             if image.frame_count > 1:
                 desc += f", {image.frame_count} frames (first shown)"
             opened = MediaOpened(request.id, path, "image", w, h, description=desc)
@@ -267,7 +275,8 @@ class EngineWorker(QObject):
         token.check()
         t1 = time.perf_counter()
         decision = self._decide_strength(request, item)
-        restored, region = engine.restore_visible_region(restorer, pixels, decision[0], request.region, token)
+        restored, region = engine.restore_visible_region(restorer, pixels, decision[0], request.region, token,
+                                                         grid=_block_grid(item))
         t2 = time.perf_counter()
         quality, mean_quality, source, auto_quality = decision
         result = RestoreResult(
@@ -288,7 +297,7 @@ class EngineWorker(QObject):
         if self._auto is None:
             self._auto = engine.AutoStrength(restorer)
         decision = engine.resolve_strength(request.mode, request.slider, self._auto, item)
-        restored = restorer.restore(pixels, decision.quality)
+        restored = engine.restore_on_grid(restorer, pixels, decision.quality, _block_grid(item))
         if request.path is None:
             self.frameCopied.emit(request.id, to_qimage(restored))
             return

@@ -51,6 +51,7 @@ def probe_image(path: Path) -> dict:
         "bit_depth": 16 if image.pixels.dtype == np.uint16 else 8, "has_alpha": image.alpha is not None,
         "jpeg_quality": image.jpeg_quality, "jpeg_quality_confidence": image.jpeg_quality_confidence,
         "blind_estimate": None, "restorer": None, "frames": image.frame_count,  # > 1: animated, first restored
+        "block_grid": list(image.block_grid),  # [row, column] where its 8x8 blocks start; restore shifts onto it
     }
     if image.jpeg_quality is not None:
         report.update(strength_source="jpeg-tables", auto_quality=float(image.jpeg_quality))
@@ -110,7 +111,9 @@ def _text(report: dict) -> str:
                            + (f", animated: {report['frames']} frames (the first is restored)"
                               if report["frames"] > 1 else "")),
                   ("jpeg quality", show(report["jpeg_quality"]) + (
-                      f" (confidence {report['jpeg_quality_confidence']})" if report["jpeg_quality"] else ""))]
+                      f" (confidence {report['jpeg_quality_confidence']})" if report["jpeg_quality"] else "")),
+                  ("block grid", "at the corner" if report["block_grid"] == [0, 0] else
+                   "starts at row {}, column {} (restored on it)".format(*report["block_grid"]))]
     else:
         colour = ", ".join(f"{k} {v}" for k, v in report["color"].items())
         lines += [("container", report["container"]),

@@ -10,6 +10,7 @@ from ..auto.strength import AutoStrength, StrengthDecision
 from ..cancel import CancelToken, check
 from ..errors import OutputError
 from ..media.image_io import load_image, save_image
+from ..restore.grid_align import restore_on_grid
 from .atomic import check_input, check_not_input, check_output_folder
 from .layout import check_layout, compose
 from .settings import IMAGE_EXTENSIONS, ExportProgress, ExportReport, ExportSettings, check_quality
@@ -60,7 +61,7 @@ def export_image(src, dst, settings: ExportSettings | None = None, *,
             decision = StrengthDecision(float(settings.quality), float(settings.quality), "manual")
         check(cancel)
         t0 = time.perf_counter()
-        restored = restorer.restore(image.pixels, decision.quality, cancel)
+        restored = restore_on_grid(restorer, image.pixels, decision.quality, image.block_grid, cancel)
         restore_seconds = time.perf_counter() - t0
         check(cancel)
         t0 = time.perf_counter()

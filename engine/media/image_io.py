@@ -130,6 +130,7 @@ def _split_alpha(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 def load_image(path) -> ImageData:
     """Decode a still image (JPEG, PNG, WebP, BMP, TIFF, GIF...) into an upright ImageData; MediaError if it can't."""
+    from ..auto.block_grid import detect_block_grid
     from ..auto.jpeg_quality import estimate_jpeg_quality
 
     path = Path(path)
@@ -154,7 +155,8 @@ def load_image(path) -> ImageData:
         exif[EXIF_ORIENTATION] = 1  # the pixels are upright now; a writer copying this EXIF must not rotate again
     return ImageData(pixels=pixels, alpha=alpha, path=path, format="JPEG" if fmt == "MPO" else fmt,
                      jpeg_quality=quality, jpeg_quality_confidence=confidence, icc_profile=icc,
-                     exif=exif.tobytes() if len(exif) else None, frame_count=frames)
+                     exif=exif.tobytes() if len(exif) else None, frame_count=frames,
+                     block_grid=detect_block_grid(pixels))
 
 
 def _to_8bit(arr: np.ndarray) -> np.ndarray:

@@ -20,6 +20,9 @@ class ImageData:
     icc_profile: bytes | None = None
     exif: bytes | None = None  # orientation tag reset to 1 (pixels are upright)
     frame_count: int = 1  # animated GIF/WebP/PNG, multi-page TIFF: more than 1, and `pixels` is the first
+    # (row, column) where its 8x8 compression blocks start: (0, 0) for a JPEG as decoded, else from the pixels
+    # (a cropped or screenshotted JPEG); restore_on_grid shifts the image onto it (engine/auto/block_grid.py)
+    block_grid: tuple[int, int] = (0, 0)
 
     @property
     def width(self) -> int:

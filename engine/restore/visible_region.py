@@ -13,6 +13,7 @@ import numpy as np
 
 from ..cancel import CancelToken
 from .base import Quality, Restorer
+from .grid_align import restore_on_grid
 
 GRID = 16
 CONTEXT = 64
@@ -45,17 +46,20 @@ def crop_for_region(region: tuple[int, int, int, int] | None, height: int,
 
 def restore_visible_region(restorer: Restorer, pixels: np.ndarray, quality: Quality,
                            region: tuple[int, int, int, int] | None,
-                           cancel: CancelToken | None = None) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+                           cancel: CancelToken | None = None,
+                           grid: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
     """(frame with the crop around `region` restored and the rest as decoded, the crop) or, when a crop would not
-    pay, (the whole frame restored, None). A per-pixel quality map is cropped with the pixels."""
+    pay, (the whole frame restored, None). A per-pixel quality map is cropped with the pixels. `grid`: where the
+    frame's 8x8 blocks start (ImageData.block_grid); crops start on the 16-px grid, so they keep its phase."""
     h, w = pixels.shape[:2]
     crop = crop_for_region(region, h, w)
     if crop is not None and np.ndim(quality) != 0 and np.shape(quality) != (h, w):
         crop = None  # a map of another shape: let the restorer judge it on the whole frame
     if crop is None:
-        return restorer.restore(pixels, quality, cancel), None
+        return restore_on_grid(restorer, pixels, quality, grid, cancel), None
     x, y, cw, ch = crop
     q = quality if np.ndim(quality) == 0 else np.asarray(quality)[y:y + ch, x:x + cw]
     restored = pixels.copy()
-    restored[y:y + ch, x:x + cw] = restorer.restore(np.ascontiguousarray(pixels[y:y + ch, x:x + cw]), q, cancel)
+    restored[y:y + ch, x:x + cw] = restore_on_grid(restorer, np.ascontiguousarray(pixels[y:y + ch, x:x + cw]), q,
+                                                   grid, cancel)
     return restored, crop

@@ -72,3 +72,29 @@ def test_a_loaded_reference_gets_whole_frames(qtbot, window, tmp_path):
     dock = window.quality_plot
     _next_shown(qtbot, window, lambda: dock.load_reference(reference), lambda r: r.region is None)
     qtbot.waitUntil(lambda: dock.stats.has("psnr_restored"), timeout=FRAME_TIMEOUT_MS)
+
+
+def test_a_screenshotted_jpeg_is_restored_on_its_block_grid(qtbot, window, tmp_path):
+    """A PNG cut from a JPEG 3 rows and 5 columns in: the preview feeds the restorer the image shifted back onto
+    its 8x8 grid (engine.restore_on_grid), the same result the headless export gives."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import engine
+
+    yy, xx = np.mgrid[0:203, 0:261].astype(np.float32)
+    rgb = np.stack([128 + 90 * np.sin(xx / 5.0) * np.cos(yy / 9.0), 255 * xx / 261, 120 + 60 * np.cos(yy / 4.0)], -1)
+    buf = io.BytesIO()
+    Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=20)
+    cut = np.asarray(Image.open(buf).convert("RGB"))[3:, 5:]
+    path = tmp_path / "screenshot.png"
+    Image.fromarray(cut).save(path)
+    shown = open_and_wait(qtbot, window, path)
+    assert engine.load_image(path).block_grid == (5, 3)
+    assert "8×8 blocks off the corner (row 5, column 3)" in window.media_label.text()
+    restorer = engine.create_restorer(shown.restorer, "cpu")
+    expected = engine.restore_on_grid(restorer, cut, shown.quality_used, (5, 3))
+    assert np.array_equal(shown.restored, expected)
+    assert not np.array_equal(shown.restored, restorer.restore(cut, shown.quality_used))  # the shift mattered
