@@ -15,6 +15,7 @@ _EXPORTS = {
     "default_restorer_name": "engine.restore",
     "restore_visible_region": "engine.restore.visible_region",  # the live preview when zoomed in
     "restore_on_grid": "engine.restore.grid_align",  # a still whose 8x8 blocks do not start at its corner
+    "turned_block_grid": "engine.restore.grid_align",  # ... or a video frame turned upright for display
     "list_models": "engine.models.registry", "ModelSpec": "engine.models.registry",
     # media
     "ImageData": "engine.media.types", "VideoInfo": "engine.media.types", "VideoFrame": "engine.media.types",

@@ -76,10 +76,13 @@ class _Media:
             self.reader.close()
 
 
-def _block_grid(item) -> tuple[int, int]:
-    """Where a still's 8x8 blocks start (a cropped JPEG's are off its corner); video frames keep the codec's grid
-    at the frame origin."""
-    return item.block_grid if isinstance(item, engine.ImageData) else (0, 0)
+def _block_grid(item, rotation: int) -> tuple[int, int]:
+    """Where the shown frame's 8x8 blocks start: a still's as found in its pixels (a cropped JPEG's are off its
+    corner), a video frame's where the codec's corner grid lands once the frame is turned upright."""
+    if isinstance(item, engine.ImageData):
+        return item.block_grid
+    height, width = item.pixels.shape[:2]
+    return engine.turned_block_grid(height, width, rotation)
 
 
 class EngineWorker(QObject):
@@ -276,7 +279,7 @@ class EngineWorker(QObject):
         t1 = time.perf_counter()
         decision = self._decide_strength(request, item)
         restored, region = engine.restore_visible_region(restorer, pixels, decision[0], request.region, token,
-                                                         grid=_block_grid(item))
+                                                         grid=_block_grid(item, media.rotation))
         t2 = time.perf_counter()
         quality, mean_quality, source, auto_quality = decision
         result = RestoreResult(
@@ -297,7 +300,7 @@ class EngineWorker(QObject):
         if self._auto is None:
             self._auto = engine.AutoStrength(restorer)
         decision = engine.resolve_strength(request.mode, request.slider, self._auto, item)
-        restored = engine.restore_on_grid(restorer, pixels, decision.quality, _block_grid(item))
+        restored = engine.restore_on_grid(restorer, pixels, decision.quality, _block_grid(item, media.rotation))
         if request.path is None:
             self.frameCopied.emit(request.id, to_qimage(restored))
             return

@@ -23,6 +23,14 @@ def grid_padding(grid: tuple[int, int]) -> tuple[int, int]:
     return (BLOCK - dy) % BLOCK, (BLOCK - dx) % BLOCK
 
 
+def turned_block_grid(height: int, width: int, rotation: int) -> tuple[int, int]:
+    """Where the blocks of a height x width frame coded on the corner grid start once turned upright by
+    apply_rotation (np.rot90, counter-clockwise): an axis that the turn reverses ends on the grid instead, so its
+    blocks start at its length modulo 8 (a 854-px-wide clip turned 90°: row 6)."""
+    k = int(round(rotation / 90.0)) % 4
+    return {0: (0, 0), 1: (width % BLOCK, 0), 2: (height % BLOCK, width % BLOCK), 3: (0, height % BLOCK)}[k]
+
+
 def _pad(a: np.ndarray, top: int, left: int) -> np.ndarray:
     widths = [(top, 0), (left, 0)] + [(0, 0)] * (a.ndim - 2)
     return np.pad(a, widths, mode="edge")

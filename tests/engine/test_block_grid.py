@@ -9,7 +9,7 @@ from PIL import Image
 
 from engine.auto.block_grid import detect_block_grid
 from engine.media.image_io import load_image
-from engine.restore.grid_align import grid_padding, restore_on_grid
+from engine.restore.grid_align import grid_padding, restore_on_grid, turned_block_grid
 from engine.restore.visible_region import restore_visible_region
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "bbb_demo.jpg"
@@ -150,3 +150,13 @@ def test_a_jpeg_turned_by_exif_gets_the_grid_the_turn_moved(tmp_path):
     Image.fromarray(_photo()[3:, 5:]).save(tmp_path / "turned.jpg", quality=30, exif=exif.tobytes())
     image = load_image(tmp_path / "turned.jpg")
     assert image.pixels.shape[:2] == (177, 315) and image.block_grid == (1, 3)
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270, -90])
+def test_a_video_frame_turned_upright_has_its_grid_where_the_turn_put_it(rotation):
+    from engine.media import apply_rotation
+
+    coded = _jpeg(_photo(), 20)[:177, :315]  # blocks on the corner, 177 % 8 = 1 and 315 % 8 = 3 left over
+    upright = apply_rotation(coded, rotation)
+    assert turned_block_grid(177, 315, rotation) == detect_block_grid(upright)
+    assert turned_block_grid(177, 315, rotation) != (0, 0) or rotation == 0

@@ -101,7 +101,7 @@ def make_clip(path, width=160, height=96, frames=20, fps=25, rotation=0):
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "38", "preset": "ultrafast"}
         if rotation:
-            stream.metadata["rotate"] = str(rotation)
+            stream.set_display_rotation(rotation)
         yy, xx = np.mgrid[0:height, 0:width]
         for i in range(frames):
             img = np.stack([(xx * 7 + i * 9) % 256, (yy * 5 + i * 3) % 256, ((xx ^ yy) * 3) % 256], -1)

@@ -98,3 +98,21 @@ def test_a_screenshotted_jpeg_is_restored_on_its_block_grid(qtbot, window, tmp_p
     expected = engine.restore_on_grid(restorer, cut, shown.quality_used, (5, 3))
     assert np.array_equal(shown.restored, expected)
     assert not np.array_equal(shown.restored, restorer.restore(cut, shown.quality_used))  # the shift mattered
+
+
+def test_a_turned_clip_is_restored_on_the_grid_the_turn_moved(qtbot, window, tmp_path):
+    """A phone clip 164 px wide shown turned 90°: its rows start 164 % 8 = 4 px into a block, and the preview
+    restores it shifted back onto the codec's grid, as the (unturned) export does."""
+    import numpy as np
+
+    import engine
+
+    clip = make_clip(tmp_path / "phone.mp4", width=164, height=96, frames=4, rotation=90)
+    open_and_wait(qtbot, window, clip)
+    window.strength.set_mode("manual")
+    shown = _next_shown(qtbot, window, lambda: window.strength.set_value(30), lambda r: r.quality_used == 30.0)
+    assert shown.original.shape[:2] == (164, 96)
+    assert engine.turned_block_grid(96, 164, 90) == (4, 0)
+    restorer = engine.create_restorer(shown.restorer, "cpu")
+    assert np.array_equal(shown.restored, engine.restore_on_grid(restorer, shown.original, 30.0, (4, 0)))
+    assert not np.array_equal(shown.restored, restorer.restore(shown.original, 30.0))
