@@ -36,6 +36,14 @@ def first_frame_note(image) -> list[str]:
     return [f"{image.frame_count} frames: restored the first (animated images are read as stills)"]
 
 
+def grid_note(image) -> list[str]:
+    """A still cut off its JPEG grid is restored shifted onto it: say so, it explains a shifted result."""
+    if image.block_grid == (0, 0):
+        return []
+    return ["8x8 blocks start at row {}, column {} (a cropped or re-saved JPEG): restored on that grid".format(
+        *image.block_grid)]
+
+
 def export_image(src, dst, settings: ExportSettings | None = None, *,
                  progress: Callable[[ExportProgress], None] | None = None, cancel: CancelToken | None = None,
                  restorer=None) -> ExportReport:
@@ -82,4 +90,5 @@ def export_image(src, dst, settings: ExportSettings | None = None, *,
                                                                   "encode": round(save_seconds, 4),
                                                                   "total": round(total, 4)},
                         quality_used=decision.mean_quality, quality_source=decision.source,
-                        restorer=getattr(restorer, "name", ""), notes=first_frame_note(image))
+                        restorer=getattr(restorer, "name", ""),
+                        notes=first_frame_note(image) + grid_note(image))

@@ -136,7 +136,8 @@ def test_export_and_probe_of_a_screenshotted_jpeg_use_its_grid(tmp_path):
     src = tmp_path / "cropped.png"
     Image.fromarray(_jpeg(_photo(), 25)[3:, 5:]).save(src)
     fake = _Recorder()
-    export_image(src, tmp_path / "out.png", ExportSettings(quality=30), restorer=fake)
+    report = export_image(src, tmp_path / "out.png", ExportSettings(quality=30), restorer=fake)
+    assert report.notes == ["8x8 blocks start at row 5, column 3 (a cropped or re-saved JPEG): restored on that grid"]
     assert fake.seen[0][0].shape[:2] == (177 + 3, 315 + 5)
     expected = (np.asarray(Image.open(src)).astype(np.int32) + 1).clip(0, 255)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), expected)
