@@ -45,11 +45,10 @@ def _luma(pixels: np.ndarray) -> np.ndarray:
 def near_zero_shares(pixels: np.ndarray) -> np.ndarray:
     """8x8 array: for blocks starting at row offset dy and column offset dx, the share of high-frequency DCT
     coefficients that are near zero, over a centred crop (cut on the 8-px grid, so offsets are the image's)."""
-    y = _luma(pixels)
-    h, w = y.shape
+    h, w = pixels.shape[:2]
     ch, cw = min(h, CROP), min(w, CROP)
     y0, x0 = (h - ch) // 2 // BLOCK * BLOCK, (w - cw) // 2 // BLOCK * BLOCK
-    y = y[y0:y0 + ch, x0:x0 + cw]
+    y = _luma(pixels[y0:y0 + ch, x0:x0 + cw])  # crop first: a 24 MP photo need not be converted whole
     rows, cols = (ch - BLOCK + 1) // BLOCK, (cw - BLOCK + 1) // BLOCK  # whole blocks at every offset
     shares = np.zeros((BLOCK, BLOCK), np.float32)
     for dy in range(BLOCK):
