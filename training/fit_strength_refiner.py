@@ -18,7 +18,7 @@ import json
 import math
 import time
 from fractions import Fraction
-from multiprocessing import Pool
+import multiprocessing
 from pathlib import Path
 
 import av
@@ -83,8 +83,13 @@ def make_set(images: list[np.ndarray], clips: int, size: int, frames: int, seed:
     rng = np.random.default_rng(seed)
     jobs = [(images[int(rng.integers(0, len(images)))], seed * 100003 + k, size, frames, crf_share)
             for k in range(clips)]
-    with Pool(workers) as pool:
-        samples = [s for clip in pool.imap(make_clip, jobs, chunksize=4) for s in clip]
+    if workers <= 1:
+        clips_made = map(make_clip, jobs)
+        samples = [s for clip in clips_made for s in clip]
+    else:
+        # spawn, not fork: a child forked while torch's or libx264's threads hold a lock hangs in its first encode
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            samples = [s for clip in pool.imap(make_clip, jobs, chunksize=4) for s in clip]
     deg = torch.from_numpy(np.stack([s[0] for s in samples])).permute(0, 3, 1, 2).contiguous()
     ref = torch.from_numpy(np.stack([s[1] for s in samples])).permute(0, 3, 1, 2).contiguous()
     qmap = torch.from_numpy(np.stack([s[2] for s in samples]))[:, None]
