@@ -58,8 +58,9 @@ def batch_stream(images: list[np.ndarray], patch: int, batch: int, codec_fractio
         # A restart gets a new seed: replaying the stream that crashed could crash the same way.
         data = DegradedBatches(images, patch, batch, codec_fraction, seed + 7919 * attempt, codec_frames,
                                aligned_fraction)
+        # spawn, not fork: a child forked while the parent's torch or codec threads hold a lock can hang
         return iter(DataLoader(data, batch_size=None, num_workers=workers, pin_memory=torch.cuda.is_available(),
-                               prefetch_factor=4, persistent_workers=True))
+                               prefetch_factor=4, persistent_workers=True, multiprocessing_context="spawn"))
     return restarting(start)
 
 

@@ -227,7 +227,7 @@ def train(args) -> None:
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed patch size: let cuDNN pick its fastest kernels
     images, val = load_images(Path(args.data), args.patch + 32)
     model, step, log, opt_state = _initial_model(args)
-    # Workers fork here, before CUDA is touched in this process.
+    # Workers start here, before CUDA is touched in this process.
     batches = batch_stream(images, args.patch, args.batch, args.codec_fraction, args.seed + step, args.workers,
                            args.codec_frames, args.aligned_fraction)
     if args.echo > 1:  # a GPU that outruns its CPU workers trains on each patch `echo` times (training/echo.py)
