@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from ..errors import OutputError
+from ..tempfiles import temp_beside
 from .runner import SLOW_FRAME_S
 
 MISSING = "–"
@@ -115,7 +115,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     if not path.parent.is_dir():
         raise OutputError(f"folder does not exist: {path.parent}")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        fd, tmp = temp_beside(path, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)

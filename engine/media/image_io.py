@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import MediaError, OutputError
+from ..tempfiles import temp_beside
 from .types import ImageData
 
 # Largest image we agree to decode. Pillow's own bomb guard is set to the same number so both refuse alike
@@ -210,7 +210,7 @@ def save_image(path, pixels: np.ndarray, alpha: np.ndarray | None = None, *, qua
     if not path.parent.is_dir():
         raise OutputError(f"cannot save {path.name}: folder {path.parent} does not exist")
     try:  # the folder's permission bits say little (root, /proc, read-only mounts): creating the file is the test
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=ext + ".part")
+        fd, tmp = temp_beside(path, prefix=f".{path.stem}.", suffix=ext + ".part")
     except OSError as exc:
         raise OutputError(f"cannot write {path.name}: folder {path.parent} refuses new files "
                           f"({exc.strerror or exc})") from None

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 from PIL import Image
 
 from engine.cli import main as cli_main
+from engine.evaluation.report import write_json
 from tests.engine.export_media import make_clip, moving_pattern, video_pts_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,18 +93,18 @@ def test_unwritable_output_folder(media, tmp_path, capsys):
 
 def test_a_folder_that_refuses_new_files_despite_its_permission_bits(media, tmp_path, capsys, monkeypatch):
     """As root every folder looks writable, yet /proc or a read-only mount refuse the file: one line, exit 2."""
-    import tempfile
+    import engine.media.image_io as image_io
 
     refusing = tmp_path / "refusing"
     refusing.mkdir()
-    real_mkstemp = tempfile.mkstemp
+    real_temp_beside = image_io.temp_beside
 
-    def mkstemp(*args, dir=None, **kwargs):
-        if Path(dir) == refusing:
+    def temp_beside(path, *args, **kwargs):
+        if Path(path).parent == refusing:
             raise PermissionError(13, "Permission denied")
-        return real_mkstemp(*args, dir=dir, **kwargs)
+        return real_temp_beside(path, *args, **kwargs)
 
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(image_io, "temp_beside", temp_beside)
     code, out, err = _run([media / "still.jpg", "-o", refusing / "x.png", "--model", "deblock"], capsys)
     assert code == 2
     assert "refuses new files" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -142,3 +145,24 @@ def test_an_animated_image_is_restored_as_its_first_frame_and_says_so(tmp_path, 
                                        "images are read as stills)"
     code, out, err = _run([tmp_path / "out.png", "-o", tmp_path / "still.png", "--model", "deblock", "--json"], capsys)
     assert json.loads(out)["items"][0]["notes"] == [] and err == ""
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def test_outputs_get_the_permissions_of_any_new_file(media, tmp_path, capsys):
+    # a temp file renamed into place once left restored stills readable by their owner only (0600)
+    old = os.umask(0o022)
+    try:
+        out_dir = tmp_path / "out"
+        code, _, err = _run([media, "-o", out_dir, "--model", "deblock", "--preset", "ultrafast"], capsys)
+        assert code == 0, err
+        report = tmp_path / "report.json"
+        write_json(report, {"a": 1})
+        for path in [out_dir / "still.png", out_dir / "clip.mp4", report]:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644 == 0o666 & ~_umask(), path
+    finally:
+        os.umask(old)
