@@ -205,7 +205,10 @@ class ExportDialog(QDialog):
         self._update_strength_widgets()
         self.range_widget.reset(float(context.get("duration") or 0.0))
         # MP4 for video; PNG for stills: re-compressing a restored JPEG as JPEG would add artefacts back.
-        suggested = src.parent / f"{src.stem}_restored{self.format_combo.itemData(0)}"
+        # A pasted image lives in the app's cache: suggest the last export folder instead of beside it.
+        folder = Path(str(self.q.value(LAST_EXPORT_FOLDER_KEY, "") or Path.home())) if context.get("scratch") \
+            else src.parent
+        suggested = folder / f"{src.stem}_restored{self.format_combo.itemData(0)}"
         self.path_edit.setText(retarget(str(suggested), self.layout_combo.currentData()))
         if not self.is_image:
             self._on_codec_changed()

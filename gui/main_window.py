@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QLabel, QMainWi
 from engine import (ConfigureRestorerRequest, OpenMediaRequest, RestoreFrameRequest, next_request_id)
 
 from . import about
-from .batch_export import install_batch_export, open_dropped
+from .batch_export import install_batch_export
 from .compare_view import VIEW_MODES, CompareView
 from .controls import StrengthPanel, TransportBar
 from .engine_worker import EngineThread
@@ -20,6 +20,7 @@ from .export_queue import confirm_quit, install_export_queue
 from .export_runner import install_export
 from .menus import OPEN_FILTER, build_menus_and_toolbar, refresh_recent_menu, sync_strength_menu
 from .navigation import install_navigation
+from .paste import install_paste
 from .playback_speed import install_playback_speed
 from .notices import NoticeBanner
 from .player import PlaybackClock
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.engine.start()
         install_save_frame(self)
         install_batch_export(self)
+        install_paste(self)  # after Save Frame: it joins the Edit menu
         QApplication.instance().installEventFilter(self)  # the A/B key must work whatever has focus
 
     # --- construction helpers ----------------------------------------------------------------------------------
@@ -181,14 +183,15 @@ class MainWindow(QMainWindow):
         return {"path": Path(self.media.path), "kind": self.media.kind,
                 "restorer": self.model_combo.currentData(), "device": self.device_combo.currentData() or "auto",
                 "strength_mode": self.strength.mode, "slider": float(self.strength.value),
-                "frame_index": self.clock.current_index}
+                "frame_index": self.clock.current_index, "scratch": self.paster.holds(self.media.path)}
 
     def _on_media_opened(self, opened) -> None:
         path, autoplay = self._pending_open.pop(opened.id, (opened.path, False))
         self.media = opened
-        self.settings.last_folder = str(Path(path).resolve().parent)
-        self.settings.add_recent(str(Path(path).resolve()))
-        refresh_recent_menu(self)
+        if not self.paster.holds(path):  # a pasted image's scratch file is no place the user chose
+            self.settings.last_folder = str(Path(path).resolve().parent)
+            self.settings.add_recent(str(Path(path).resolve()))
+            refresh_recent_menu(self)
         self.setWindowTitle(f"{Path(path).name} — Restora")
         self.media_label.setText(f"{Path(path).name} · {opened.description}")
         self.clock.set_media(opened.fps, opened.frame_count)
@@ -380,16 +383,15 @@ class MainWindow(QMainWindow):
 
     # --- drag and drop -----------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        mime = event.mimeData()
+        if any(url.isLocalFile() for url in mime.urls()) or mime.hasImage():  # files, or a browser's image
             event.acceptProposedAction()
 
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        if files:
+        if self.paster.open_mime(event.mimeData(), "drop"):
             event.acceptProposedAction()
-            open_dropped(self, files)
 
     # --- shutdown ----------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802

@@ -85,6 +85,23 @@ def window(make_window):
     return make_window()
 
 
+def drop_and_wait(qtbot, window, mime) -> None:
+    """Drag `mime` onto the window and drop it, as Qt does (a drop goes only to a widget that accepted the drag
+    entering it); waits for the first frame of what the drop opened."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(QPoint(200, 200), *args)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(200, 200), *args)
+    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS):
+        QApplication.sendEvent(window, drop)
+    assert drop.isAccepted()
+
+
 def open_and_wait(qtbot, window, path, timeout=FRAME_TIMEOUT_MS):
     """Open `path` and wait for its first frame on screen; returns the RestoreResult."""
     with qtbot.waitSignal(window.frameShown, timeout=timeout) as blocker:

@@ -285,7 +285,8 @@ def test_save_frame_writes_the_whole_restored_frame_even_when_zoomed_in(qtbot, w
     assert np.array_equal(_rgb(QApplication.clipboard().image()), first.restored)
     window.actions["copy_original"].trigger()
     assert np.array_equal(_rgb(QApplication.clipboard().image()), first.original)
-    assert [a.text() for a in window.edit_menu.actions()] == ["&Copy Restored Frame", "Copy &Original Frame"]
+    assert [a.text() for a in window.edit_menu.actions()] == ["&Paste", "", "&Copy Restored Frame",
+                                                              "Copy &Original Frame"]
 
     # a format it cannot write, or the input itself: refused with a notice, nothing written
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.gif"), ""))

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from .conftest import FRAME_TIMEOUT_MS, make_clip, make_jpeg, open_and_wait
+from .conftest import FRAME_TIMEOUT_MS, drop_and_wait, make_clip, make_jpeg, open_and_wait
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -75,15 +75,7 @@ def test_each_bad_input_gets_a_message_and_the_app_stays_usable(qtbot, window, t
 def test_drop_a_file_onto_the_window(qtbot, window, clip):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(clip))])
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    # The real sequence: Qt delivers a drop only to the widget that accepted the drag entering it.
-    enter = QDragEnterEvent(QPoint(200, 200), *args)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(QPointF(200, 200), *args)
-    with qtbot.waitSignal(window.frameShown, timeout=FRAME_TIMEOUT_MS):
-        QApplication.sendEvent(window, drop)
-    assert drop.isAccepted()
+    drop_and_wait(qtbot, window, mime)
     assert window.media.path == clip
 
 
