@@ -113,7 +113,7 @@ class ClipboardPaster(QObject):
             return
         self.window_.open_path(path)
         # A pasted picture is pixels only: whatever quality tables the JPEG had stayed behind in the source.
-        self.window_.show_notice("Pasted image opened. Its JPEG tables, if it had any, did not come with it: Auto "
+        self.window_.show_notice("Pasted image: its JPEG tables, if it had any, did not come with it, so Auto "
                                  "estimates the strength from the pixels.", "info")
 
     def join(self) -> None:
