@@ -20,6 +20,7 @@ from .batch_export import open_dropped
 from .menus import make_action
 
 KEEP_PASTED = 20  # scratch files kept in the cache: the recent ones stay reopenable, the folder cannot grow forever
+KEEP_BYTES = 512 * 2**20  # ... nor past this much (a 24 MP photo is 40-70 MB as PNG); the newest always stays
 
 
 def default_paste_folder() -> Path:
@@ -41,10 +42,13 @@ def clipboard_image(mime: QMimeData) -> QImage | None:
     return image if isinstance(image, QImage) and not image.isNull() else None
 
 
-def prune(folder: Path, keep: int = KEEP_PASTED) -> None:
+def prune(folder: Path, keep: int = KEEP_PASTED, keep_bytes: int = KEEP_BYTES) -> None:
     pasted = sorted(folder.glob("pasted-*.png"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in pasted[keep:]:
-        old.unlink(missing_ok=True)
+    total = 0
+    for n, path in enumerate(pasted):
+        total += path.stat().st_size
+        if n >= keep or (n > 0 and total > keep_bytes):
+            path.unlink(missing_ok=True)
 
 
 class ClipboardPaster(QObject):

@@ -106,3 +106,19 @@ def test_the_scratch_folder_keeps_only_the_newest(tmp_path):
     prune(tmp_path, keep=20)
     left = sorted(p.name for p in tmp_path.glob("pasted-*.png"))
     assert left == [f"pasted-{i:02d}.png" for i in range(5, 25)] and (tmp_path / "keep-me.txt").exists()
+
+
+def test_the_scratch_folder_stays_under_its_byte_budget_but_keeps_the_newest(tmp_path):
+    for i, size in enumerate([40, 30, 20, 100]):  # the last is the newest
+        path = tmp_path / f"pasted-{i}.png"
+        path.write_bytes(b"x" * size)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    prune(tmp_path, keep=20, keep_bytes=60)
+    assert sorted(p.name for p in tmp_path.glob("pasted-*.png")) == ["pasted-3.png"]  # over budget alone, yet kept
+    (tmp_path / "pasted-3.png").write_bytes(b"x" * 10)
+    for i, size in enumerate([40, 30, 20]):
+        path = tmp_path / f"pasted-{i}.png"
+        path.write_bytes(b"x" * size)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    prune(tmp_path, keep=20, keep_bytes=60)
+    assert sorted(p.name for p in tmp_path.glob("pasted-*.png")) == ["pasted-1.png", "pasted-2.png", "pasted-3.png"]
