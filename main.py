@@ -3,6 +3,7 @@
     python main.py                 open the window on the bundled demo
     python main.py FILE            open FILE in the window
     python main.py restore|probe|evaluate|benchmark ...   headless commands (see --help)
+    python main.py --version       Restora's version and what it runs on
 """
 import sys
 
@@ -10,7 +11,7 @@ import sys
 def main(argv: list[str]) -> int:
     from engine.cli import COMMANDS
 
-    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
         from engine.cli import main as cli_main
 
         return cli_main(argv)

@@ -9,6 +9,7 @@ _EXPORTS = {
     # errors and cancellation
     "RestoraError": "engine.errors", "MediaError": "engine.errors", "OutputError": "engine.errors",
     "Cancelled": "engine.errors", "CancelToken": "engine.cancel",
+    "VERSION": "engine.version", "version_line": "engine.version",  # Help → About, `--version`
     # devices and restorers
     "available_devices": "engine.device", "resolve_device": "engine.device",
     "Restorer": "engine.restore", "create_restorer": "engine.restore", "restorer_names": "engine.restore",

@@ -4,24 +4,29 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from engine import VERSION, version_line
+
 ABOUT_HTML = """
-<h3>Restora</h3>
+<h3>Restora {version}</h3>
 <p>Restores compressed images and video with a quality-steered neural network, live, while you watch.</p>
 <p>Open source (MIT). Built with PyTorch, FFmpeg (PyAV), Qt (PySide6), NumPy, OpenCV and Pillow.</p>
 <p><b>Demo footage:</b> Big Buck Bunny, (c) Blender Foundation, www.bigbuckbunny.org, licensed under
 <a href="https://creativecommons.org/licenses/by/3.0/">CC-BY 3.0</a>.</p>
+<p><small>{runtime}</small></p>
 """
 
 
 def about_text() -> str:
-    return ABOUT_HTML
+    # the runtime line is what a bug report needs: the same text as `python main.py --version`
+    runtime = version_line().split(" (", 1)[1].rstrip(")")
+    return ABOUT_HTML.format(version=VERSION, runtime=runtime)
 
 
 def show_about(parent: QWidget) -> QMessageBox:
     box = QMessageBox(parent)
     box.setWindowTitle("About Restora")
     box.setTextFormat(Qt.TextFormat.RichText)
-    box.setText(ABOUT_HTML)
+    box.setText(about_text())
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.setModal(False)
     box.show()  # non-blocking: playback keeps running behind it

@@ -19,7 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import RestoraError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    from ..version import version_line
+
     parser = argparse.ArgumentParser(prog="restora", description="Restora: restore compressed images and video.")
+    class PrintVersion(argparse.Action):  # argparse's own "version" action wraps the line at the terminal width
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(version_line())
+            parser.exit()
+
+    parser.add_argument("--version", nargs=0, action=PrintVersion, help="print the versions and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     modules = {}
     for name, module_name in COMMANDS.items():

@@ -132,6 +132,20 @@ def test_entry_point_prints_no_traceback(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "not found" in proc.stderr
 
 
+def test_version_is_one_line_naming_what_it_runs_on(tmp_path):
+    from importlib import metadata
+
+    from engine.version import VERSION
+
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "--version"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "COLUMNS": "40"})  # a narrow terminal must not wrap it
+    assert proc.returncode == 0 and proc.stderr == ""
+    line = proc.stdout.strip()
+    assert "\n" not in line and line.startswith(f"restora {VERSION} (Python ")
+    assert f"PyTorch {metadata.version('torch')}" in line and f"PyAV {metadata.version('av')}" in line
+    assert metadata.version("restora") == VERSION  # pyproject.toml reads the same number
+
+
 def test_an_animated_image_is_restored_as_its_first_frame_and_says_so(tmp_path, capsys):
     frames = [Image.fromarray(moving_pattern(i, 64, 48)) for i in range(3)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=80)

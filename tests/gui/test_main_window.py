@@ -92,6 +92,7 @@ def test_export_hook_and_about(qtbot, window):
     assert window.export_dialog is None
     window.actions["about"].trigger()
     assert "Blender Foundation" in window._about_box.text() and "CC-BY 3.0" in window._about_box.text()
+    assert "Restora 0." in window._about_box.text() and "PyTorch 2." in window._about_box.text()  # for bug reports
     window._about_box.close()
 
 
