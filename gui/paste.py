@@ -42,12 +42,14 @@ def clipboard_image(mime: QMimeData) -> QImage | None:
     return image if isinstance(image, QImage) and not image.isNull() else None
 
 
-def prune(folder: Path, keep: int = KEEP_PASTED, keep_bytes: int = KEEP_BYTES) -> None:
+def prune(folder: Path, keep: int = KEEP_PASTED, keep_bytes: int = KEEP_BYTES, spare: frozenset = frozenset()) -> None:
+    """Delete the oldest scratch files beyond `keep` files or `keep_bytes`; never one in `spare` (pasted in this
+    session: it may be on screen or waiting in the export queue), though those count towards the limits."""
     pasted = sorted(folder.glob("pasted-*.png"), key=lambda p: p.stat().st_mtime, reverse=True)
     total = 0
     for n, path in enumerate(pasted):
         total += path.stat().st_size
-        if n >= keep or (n > 0 and total > keep_bytes):
+        if (n >= keep or (n > 0 and total > keep_bytes)) and path not in spare:
             path.unlink(missing_ok=True)
 
 
@@ -59,6 +61,7 @@ class ClipboardPaster(QObject):
         self.window_ = window
         self.folder = default_paste_folder()
         self._writers: list[threading.Thread] = []
+        self._written: set[Path] = set()  # this session's pastes: pruning spares them
         action = window.actions["paste"] = make_action(
             window, "&Paste", self.paste, QKeySequence.StandardKey.Paste,
             "Open the image, file or file path on the clipboard (a screenshot, a browser's image)")
@@ -106,7 +109,8 @@ class ClipboardPaster(QObject):
                 part.unlink(missing_ok=True)
                 raise OSError(f"could not write {part.parent}")
             os.replace(part, path)
-            prune(self.folder)
+            self._written.add(path)
+            prune(self.folder, spare=frozenset(self._written))
             self.saved.emit(str(path), "")
         except OSError as exc:
             self.saved.emit("", f"Could not keep the {where} image in {self.folder}: {exc.strerror or exc}")

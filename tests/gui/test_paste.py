@@ -122,3 +122,14 @@ def test_the_scratch_folder_stays_under_its_byte_budget_but_keeps_the_newest(tmp
         os.utime(path, (1_000_000 + i, 1_000_000 + i))
     prune(tmp_path, keep=20, keep_bytes=60)
     assert sorted(p.name for p in tmp_path.glob("pasted-*.png")) == ["pasted-1.png", "pasted-2.png", "pasted-3.png"]
+
+
+def test_pruning_spares_what_this_session_pasted(tmp_path):
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"pasted-{i}.png"
+        path.write_bytes(b"x" * 10)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+        paths.append(path)
+    prune(tmp_path, keep=1, spare=frozenset({paths[0]}))  # the oldest may still be waiting in the export queue
+    assert sorted(p.name for p in tmp_path.glob("pasted-*.png")) == ["pasted-0.png", "pasted-3.png"]
