@@ -29,6 +29,7 @@ from safetensors import safe_open
 from engine.models.quality_head import DctQualityHead
 from engine.models.registry import _spec_from_file, build_model, save_model
 from training.degrade import camera_clip, codec_roundtrip, equivalent_jpeg_quality, jpeg
+from training.graphics import screen_content
 from training.train import DATA, SHIPPED, load_images
 
 
@@ -72,6 +73,8 @@ def codec_sample(rng, image, max_size: int = 128):
 
 
 STRENGTH_GRID = (3, 6, 10, 15, 20, 27, 35, 45, 55, 65, 75, 85, 95, 100)
+CLEAN_FLOOR = float(np.log(10 ** -4.5))  # log MSE of 45 dB PSNR
+CLEAN_SCREEN_SHARE = 0.5  # of the clean crops (0.7 with 8 % clean: x265 video read too weak, 0.096 dB lost)
 DB = 10.0 / np.log(10.0)
 
 
@@ -104,19 +107,33 @@ def features(head: DctQualityHead, images: list[np.ndarray]) -> torch.Tensor:
     return torch.cat(rows)
 
 
-def make_set(rng, photos, n, codec_fraction, model, codec_size: int = 128):
-    """Images, JPEG labels (NaN for codec frames) and the trunk's log-MSE curve for codec frames (NaN for JPEG)."""
-    images, labels, curves = [], [], []
+def make_set(rng, photos, n, codec_fraction, model, codec_size: int = 128, clean_fraction: float = 0.0,
+             screen_fraction: float = 0.0):
+    """Images, JPEG labels (NaN for frames fitted on a curve), the trunk's log-MSE strength curve (NaN for JPEG),
+    and each sample's kind: "jpeg" and "screen-jpeg" (labelled), "codec", "clean-photo" and "clean-screen" (curves).
+    Clean crops were never compressed: their curve is best near 100, which teaches the head to leave them alone."""
+    images, labels, curves, kinds = [], [], [], []
     nan_curve = torch.full((len(STRENGTH_GRID),), float("nan"))
     for k in range(n):
         photo = photos[int(rng.integers(0, len(photos)))]
-        if rng.random() < codec_fraction:
+        r = rng.random()
+        if r < codec_fraction:
             im, clean, _ = codec_sample(rng, photo, codec_size)
-            q, curve = float("nan"), strength_curve(model, im, clean)
+            q, curve, kind = float("nan"), strength_curve(model, im, clean), "codec"
+        elif r < codec_fraction + clean_fraction:
+            screen = rng.random() < CLEAN_SCREEN_SHARE
+            source = screen_content(rng, 264, photos) if screen else photo
+            im = _crop(rng, source, int(rng.integers(96, 264)))
+            # floored at 45 dB: past that a restoration of a clean crop is invisible, and the near-identity MSE
+            # (60 dB and more at quality 100) would otherwise make every point of the curve look like a loss of 10 dB
+            curve = strength_curve(model, im, im).clamp_min(CLEAN_FLOOR)
+            q, kind = float("nan"), "clean-screen" if screen else "clean-photo"
+        elif r < codec_fraction + clean_fraction + screen_fraction:
+            (im, q), curve, kind = jpeg_sample(rng, screen_content(rng, 264, photos)), nan_curve, "screen-jpeg"
         else:
-            (im, q), curve = jpeg_sample(rng, photo), nan_curve
-        images.append(im), labels.append(q), curves.append(curve)
-    return images, torch.tensor(labels), torch.stack(curves)
+            (im, q), curve, kind = jpeg_sample(rng, photo), nan_curve, "jpeg"
+        images.append(im), labels.append(q), curves.append(curve), kinds.append(kind)
+    return images, torch.tensor(labels), torch.stack(curves), kinds
 
 
 X265_CHECK = (("qp", 27), ("qp", 32), ("qp", 37), ("crf", 30))
@@ -162,17 +179,29 @@ def fit(head: DctQualityHead, f: torch.Tensor, q: torch.Tensor, curves: torch.Te
 
 
 @torch.no_grad()
-def report(head: DctQualityHead, f: torch.Tensor, q: torch.Tensor, curves: torch.Tensor) -> dict:
+def report(head: DctQualityHead, f: torch.Tensor, q: torch.Tensor, curves: torch.Tensor,
+           kinds: list[str] | None = None) -> dict:
+    """Photo JPEG errors (overall and by quality band); for curve-fitted kinds, dB lost against each frame's own
+    best grid strength (an oracle no single estimate can beat); screen JPEG error and clean crops' estimates."""
     pred = head.from_features(f)[:, 0]
-    is_jpeg = ~torch.isnan(q)
+    kinds = np.array(kinds if kinds is not None else ["jpeg" if v == v else "codec" for v in q.tolist()])
+    is_jpeg = torch.from_numpy(kinds == "jpeg")
     err = (pred[is_jpeg] - q[is_jpeg]).abs()
     out = {"jpeg_mae": round(float(err.mean()), 2), "jpeg_median_abs_error": round(float(err.median()), 2)}
     for lo, hi in ((1, 15), (15, 30), (30, 50), (50, 75), (75, 101)):
         m = (q[is_jpeg] >= lo) & (q[is_jpeg] < hi)
         if m.any():
             out[f"mae_q{lo}-{hi - 1}"] = round(float(err[m].mean()), 2)
-    if (~is_jpeg).any():  # vs each frame's own best grid strength (an oracle no single estimate can beat)
-        out["codec_db_lost"] = round(float(db_lost(torch.log(pred[~is_jpeg])[:, None], curves[~is_jpeg]).mean()), 4)
+    for kind in ("codec", "clean-photo", "clean-screen"):
+        m = torch.from_numpy(kinds == kind)
+        if m.any():
+            out[f"{kind.replace('-', '_')}_db_lost"] = round(float(db_lost(torch.log(pred[m])[:, None],
+                                                                           curves[m]).mean()), 4)
+            if kind != "codec":
+                out[f"{kind.replace('-', '_')}_median_estimate"] = round(float(pred[m].median()), 1)
+    m = torch.from_numpy(kinds == "screen-jpeg")
+    if m.any():
+        out["screen_jpeg_mae"] = round(float((pred[m] - q[m]).abs().mean()), 2)
     return out
 
 
@@ -200,7 +229,11 @@ def main() -> None:
     ap.add_argument("--codec-weight", type=float, default=20.0, help="loss weight of a dB lost on codec frames")
     ap.add_argument("--codec-size", type=int, default=256,
                     help="codec clips are 128 to this many pixels square (the app's head sees a 256px crop)")
+    ap.add_argument("--clean-fraction", type=float, default=0.06,
+                    help="never-compressed crops, half photos, half screen content (fitted to be left alone)")
+    ap.add_argument("--screen-fraction", type=float, default=0.15, help="JPEGs of screen content (training/graphics.py)")
     ap.add_argument("--no-x265-check", action="store_true", help="skip the held-out x265-default report")
+    ap.add_argument("--report-only", action="store_true", help="score the head already in --weights; fit nothing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--copy-from", default="", help="take the head of this model file instead of fitting one")
     args = ap.parse_args()
@@ -216,21 +249,28 @@ def main() -> None:
         return
     train_photos, val_photos = load_images(DATA, 160)
     rng = np.random.default_rng(args.seed)
-    head = DctQualityHead(args.hidden)
     trunk = build_model(_spec_from_file(Path(args.weights))).eval()
-    tr_im, tr_q, tr_c = make_set(rng, train_photos, args.samples, args.codec_fraction, trunk, args.codec_size)
-    va_im, va_q, va_c = make_set(np.random.default_rng(args.seed + 1), val_photos, args.val_samples,
-                                 args.codec_fraction, trunk, args.codec_size)
+    head = trunk.quality_head if args.report_only else DctQualityHead(args.hidden)
+    mix = dict(clean_fraction=args.clean_fraction, screen_fraction=args.screen_fraction)
+    tr_im, tr_q, tr_c, tr_k = ([], torch.zeros(0), torch.zeros(0), []) if args.report_only else \
+        make_set(rng, train_photos, args.samples, args.codec_fraction, trunk, args.codec_size, **mix)
+    va_im, va_q, va_c, va_k = make_set(np.random.default_rng(args.seed + 1), val_photos, args.val_samples,
+                                       args.codec_fraction, trunk, args.codec_size, **mix)
     check = {} if args.no_x265_check else x265_check_set(np.random.default_rng(args.seed + 2), val_photos, trunk)
     check = {name: (features(head, images), curves) for name, (images, curves) in check.items()}
-    tr_f, va_f = features(head, tr_im), features(head, va_im)
+    va_f = features(head, va_im)
     print(f"{len(tr_im)} + {len(va_im)} samples in {time.time() - t0:.0f} s", flush=True)
-    fit(head, tr_f, tr_q, tr_c, args.steps, args.seed, args.codec_weight)
-    result = {"train": report(head, tr_f, tr_q, tr_c), "held_out": report(head, va_f, va_q, va_c)}
+    result = {}
+    if not args.report_only:
+        tr_f = features(head, tr_im)
+        fit(head, tr_f, tr_q, tr_c, args.steps, args.seed, args.codec_weight)
+        result["train"] = report(head, tr_f, tr_q, tr_c, tr_k)
+    result["held_out"] = report(head, va_f, va_q, va_c, va_k)
     if check:
         result["held_out"]["x265_default"] = x265_report(head, check)
     print(json.dumps(result, indent=1))
-    install(Path(args.weights), head, args.hidden, result["held_out"])
+    if not args.report_only:
+        install(Path(args.weights), head, args.hidden, result["held_out"])
     print(f"({time.time() - t0:.0f} s)")
 
 

@@ -65,3 +65,37 @@ def test_x265_report_scores_a_head_against_each_frames_best_strength():
     pred = float(head.from_features(f)[:, 0].mean().detach())
     assert abs(out["qp32"]["predicted"] - pred) < 0.1
     assert out["qp32"]["db_lost"] >= 0 and out["mean_db_lost"] == out["qp32"]["db_lost"]
+
+
+def test_screen_content_is_flat_never_compressed_and_seeded():
+    from training.graphics import screen_content
+    photo = (np.random.default_rng(0).random((200, 300, 3)) * 255).astype(np.uint8)
+    a = screen_content(np.random.default_rng(5), 128, [photo])
+    b = screen_content(np.random.default_rng(5), 128, [photo])
+    assert a.shape == (128, 128, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+    flat = (np.abs(np.diff(a.astype(int), axis=1)).sum(axis=2) == 0).mean()
+    assert flat > 0.4  # mostly flat panels: what fooled a head fitted on photographs alone
+    assert len(np.unique(a.reshape(-1, 3), axis=0)) > 8  # yet not a single colour: text, lines, accents
+
+
+def test_clean_and_screen_samples_are_labelled_by_kind():
+    from engine.models.restora_net import RestoraNet
+    from training.fit_quality_head import CLEAN_FLOOR, make_set, report
+    torch.manual_seed(0)
+    trunk = RestoraNet(c1=8, c2=16, blocks1=1, blocks2=1, blocks3=1, embed=8, head_width=8).eval()
+    photo = (np.random.default_rng(0).random((300, 300, 3)) * 255).astype(np.uint8)
+    images, q, curves, kinds = make_set(np.random.default_rng(1), [photo], 40, 0.0, trunk,
+                                        clean_fraction=0.4, screen_fraction=0.3)
+    kinds = np.array(kinds)
+    assert set(kinds) == {"jpeg", "screen-jpeg", "clean-photo", "clean-screen"}
+    clean = torch.from_numpy(np.isin(kinds, ["clean-photo", "clean-screen"]))
+    assert torch.isnan(q[clean]).all() and not torch.isnan(curves[clean]).any()
+    assert float(curves[clean].min()) >= CLEAN_FLOOR - 1e-5  # 45 dB: past it a clean crop's restoration is invisible
+    assert not torch.isnan(q[~clean]).any() and torch.isnan(curves[~clean]).all()
+    head = DctQualityHead(8)
+    with torch.no_grad():
+        f = torch.cat([head.features(torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255)
+                       for im in images])
+    out = report(head, f, q, curves, list(kinds))
+    assert {"jpeg_mae", "screen_jpeg_mae", "clean_photo_db_lost", "clean_screen_db_lost",
+            "clean_screen_median_estimate"} <= set(out) and "codec_db_lost" not in out

@@ -174,6 +174,30 @@ def test_blind_head_ranks_and_estimates_qualities(shipped, clean_photo):
     assert abs(estimates[0] - 10) < 5 and abs(estimates[1] - 30) < 10, estimates
 
 
+def _screenshot_like() -> np.ndarray:
+    """A lossless drawing of an app window: flat panels, a button, lines of text, a hairline."""
+    from PIL import ImageDraw, ImageFont
+    im = Image.new("RGB", (320, 240), (236, 236, 236))
+    d = ImageDraw.Draw(im)
+    d.rectangle((0, 0, 320, 28), fill=(40, 44, 52))
+    d.text((8, 6), "File  Edit  View  Help", fill=(230, 230, 230), font=ImageFont.load_default(size=14))
+    d.rounded_rectangle((20, 50, 150, 90), radius=6, fill=(66, 133, 244))
+    d.text((34, 60), "Export", fill="white", font=ImageFont.load_default(size=16))
+    for y in range(110, 230, 18):
+        d.text((20, y), "Quality 42  strength 58  restored", fill=(30, 30, 30), font=ImageFont.load_default(size=12))
+    d.line((170, 40, 170, 240), fill=(180, 180, 180))
+    return np.asarray(im)
+
+
+def test_blind_head_leaves_a_clean_screenshot_alone(shipped):
+    # Flat content has most DCT coefficients near zero without any compression: a head fitted on photos alone
+    # read this drawing as quality 49 (and real screenshots of the app as 7-37) and Auto softened them.
+    drawing = _screenshot_like()
+    clean = shipped.estimate_quality(drawing)
+    assert clean >= 90, clean
+    assert shipped.estimate_quality(_jpeg(drawing, 10)) < clean - 20  # compressed, it still reads as compressed
+
+
 def test_batch_restore_equals_one_by_one(tmp_path):
     restorer = ModelRestorer(_tiny(tmp_path), device="cpu")
     images = [_jpeg(_photo(), q) for q in (10, 20, 30)]
