@@ -269,6 +269,8 @@ def main() -> None:
     if check:
         result["held_out"]["x265_default"] = x265_report(head, check)
     print(json.dumps(result, indent=1))
+    if not np.isfinite(result["held_out"]["jpeg_mae"]):  # a diverged fit must never replace a working head
+        raise SystemExit("the fit diverged (non-finite errors): nothing written")
     if not args.report_only:
         install(Path(args.weights), head, args.hidden, result["held_out"])
     print(f"({time.time() - t0:.0f} s)")

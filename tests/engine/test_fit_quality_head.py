@@ -76,6 +76,8 @@ def test_screen_content_is_flat_never_compressed_and_seeded():
     flat = (np.abs(np.diff(a.astype(int), axis=1)).sum(axis=2) == 0).mean()
     assert flat > 0.4  # mostly flat panels: what fooled a head fitted on photographs alone
     assert len(np.unique(a.reshape(-1, 3), axis=0)) > 8  # yet not a single colour: text, lines, accents
+    rng = np.random.default_rng(0)  # every draw (1x and 2x drawn) comes out at the size asked for
+    assert {screen_content(rng, 96, [photo]).shape for _ in range(24)} == {(96, 96, 3)}
 
 
 def test_clean_and_screen_samples_are_labelled_by_kind():
