@@ -191,7 +191,7 @@ def _screenshot_like() -> np.ndarray:
 
 def test_blind_head_leaves_a_clean_screenshot_alone(shipped):
     # Flat content has most DCT coefficients near zero without any compression: a head fitted on photos alone
-    # read this drawing as quality 49 (and real screenshots of the app as 7-37) and Auto softened them.
+    # read this drawing as quality 49 (and lossless screenshots of the app's dialogs as 36-37) and Auto softened them.
     drawing = _screenshot_like()
     clean = shipped.estimate_quality(drawing)
     assert clean >= 90, clean
